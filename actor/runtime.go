@@ -1,0 +1,295 @@
+package actor
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/packetflow/packetflow/capability"
+	"github.com/packetflow/packetflow/intent"
+)
+
+// Config configures a Runtime. The zero value is a working single-process
+// runtime.
+type Config struct {
+	// Name identifies this node in traces and logs. Zero: "local".
+	Name string
+	// Clock is the runtime's notion of now, used for deadlines and grant
+	// validity windows. Zero: time.Now.
+	Clock func() time.Time
+	// RequestTimeout bounds a Request whose context has no deadline; the
+	// intent carries the resulting deadline. Zero: 30s.
+	RequestTimeout time.Duration
+	// EffectTimeout bounds each effect. Zero: 30s.
+	EffectTimeout time.Duration
+	// StopTimeout bounds how long Stop waits for reactors and effects to
+	// finish. Zero: 10s.
+	StopTimeout time.Duration
+	// Logger receives the runtime's and Proto.Actor's logs. Zero: warnings
+	// and errors to standard error.
+	Logger *slog.Logger
+	// Supervisor decides what happens to a reactor instance whose handler
+	// panicked. Zero: restart it from its committed state, at most 10 times
+	// within 10s, then stop it.
+	Supervisor protoactor.SupervisorStrategy
+	// System is the Proto.Actor system to run on. Zero: a new local one,
+	// shut down by Stop. A system passed in is not shut down by Stop.
+	System *protoactor.ActorSystem
+}
+
+// Runtime is one node's reactor runtime: the Proto.Actor system with its
+// capability catalog, intent type registry, plugins and reactor kinds.
+// All methods are safe for concurrent use.
+type Runtime struct {
+	name     string
+	clock    func() time.Time
+	cfg      Config
+	log      *slog.Logger
+	system   *protoactor.ActorSystem
+	ownSys   bool
+	catalog  *capability.Catalog
+	types    *intent.Registry
+	plugins  intent.Plugins
+	stats    counters
+	idPrefix string
+	idSeq    atomic.Uint64
+
+	kindsMu sync.Mutex // serialises writers of kinds
+	kinds   atomic.Pointer[map[string]*kind]
+
+	instances sync.WaitGroup // one per live reactor instance
+	effects   effectRunner
+
+	stopping atomic.Bool
+	stopOnce sync.Once
+}
+
+// ErrStopped is returned by a runtime that is stopping or stopped.
+var ErrStopped = fmt.Errorf("%w: runtime stopped", intent.ErrUnavailable)
+
+// NewRuntime starts a runtime.
+func NewRuntime(cfg Config) (*Runtime, error) {
+	if cfg.Name == "" {
+		cfg.Name = "local"
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.EffectTimeout == 0 {
+		cfg.EffectTimeout = 30 * time.Second
+	}
+	if cfg.StopTimeout == 0 {
+		cfg.StopTimeout = 10 * time.Second
+	}
+	if cfg.RequestTimeout < 0 || cfg.EffectTimeout < 0 || cfg.StopTimeout < 0 {
+		return nil, errors.New("actor: negative timeout in Config")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if cfg.Supervisor == nil {
+		cfg.Supervisor = protoactor.NewOneForOneStrategy(10, 10*time.Second, protoactor.DefaultDecider)
+	}
+	rt := &Runtime{name: cfg.Name, clock: cfg.Clock, cfg: cfg, log: cfg.Logger, system: cfg.System}
+	if rt.system == nil {
+		logger := cfg.Logger
+		rt.system = protoactor.NewActorSystem(protoactor.WithLoggerFactory(func(*protoactor.ActorSystem) *slog.Logger { return logger }))
+		rt.ownSys = true
+	}
+	rt.catalog = capability.NewCatalog()
+	rt.types = intent.NewRegistry(rt.catalog)
+	empty := map[string]*kind{}
+	rt.kinds.Store(&empty)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	rt.idPrefix = hex.EncodeToString(b[:]) + "-"
+	rt.effects.start(rt)
+	return rt, nil
+}
+
+// Name is the node name used in traces.
+func (rt *Runtime) Name() string { return rt.name }
+
+// System is the underlying Proto.Actor system.
+func (rt *Runtime) System() *protoactor.ActorSystem { return rt.system }
+
+// Catalog is the node's capability schemas.
+func (rt *Runtime) Catalog() *capability.Catalog { return rt.catalog }
+
+// Types is the node's intent type registry.
+func (rt *Runtime) Types() *intent.Registry { return rt.types }
+
+// Plugins are the validation and transformation plugins every intent
+// entering through this runtime passes.
+func (rt *Runtime) Plugins() *intent.Plugins { return &rt.plugins }
+
+// Stats returns the runtime's counters.
+func (rt *Runtime) Stats() Stats { return rt.stats.snapshot() }
+
+func (rt *Runtime) now() time.Time { return rt.clock() }
+
+// DefineSchema parses and defines a capability schema in the catalog; a
+// shorthand for capability.NewSchema and Catalog().Define.
+func (rt *Runtime) DefineSchema(domain string, ops []string, implications ...capability.Implication) error {
+	s, err := capability.NewSchema(domain, ops, implications...)
+	if err != nil {
+		return err
+	}
+	return rt.catalog.Define(s)
+}
+
+// NewContext returns a context for principal holding the given grants
+// (capability strings). It is the in-process entry point: the embedding
+// service vouches for the principal, as an authenticated HTTP caller or a
+// verified token would elsewhere.
+func (rt *Runtime) NewContext(principal string, grants ...string) (*intent.Context, error) {
+	gs := make([]capability.Grant, 0, len(grants))
+	for _, s := range grants {
+		c, err := capability.Parse(s)
+		if err != nil {
+			return nil, err
+		}
+		gs = append(gs, capability.Grant{Capability: c})
+	}
+	set, err := rt.catalog.Grants(gs...)
+	if err != nil {
+		return nil, err
+	}
+	return &intent.Context{Principal: principal, RequestID: intent.NewRequestID(), Grants: set}, nil
+}
+
+// Subscribe calls fn for every event the runtime publishes, on the
+// publishing goroutine: fn must be fast and must not block. The returned
+// function unsubscribes.
+func (rt *Runtime) Subscribe(fn func(Event)) (unsubscribe func()) {
+	sub := rt.system.EventStream.Subscribe(func(m any) {
+		if e, ok := m.(Event); ok {
+			fn(e)
+		}
+	})
+	return func() { rt.system.EventStream.Unsubscribe(sub) }
+}
+
+func (rt *Runtime) publish(e Event) { rt.system.EventStream.Publish(e) }
+
+// idBytes holds an intent id: a 12-hex-digit runtime prefix, a dash and a
+// base-36 sequence number (at most 13 digits).
+const idBytes = 32
+
+// writeID formats the next intent id into buf and returns it as a string
+// sharing buf's memory, so the id costs no allocation of its own. buf must
+// not change afterwards.
+func (rt *Runtime) writeID(buf *[idBytes]byte) string {
+	b := append(buf[:0], rt.idPrefix...)
+	b = strconv.AppendUint(b, rt.idSeq.Add(1), 36)
+	return unsafe.String(&buf[0], len(b))
+}
+
+// Register adds reactor kinds. A kind name may be registered once.
+func (rt *Runtime) Register(defs ...Definition) error {
+	rt.kindsMu.Lock()
+	defer rt.kindsMu.Unlock()
+	old := *rt.kinds.Load()
+	next := make(map[string]*kind, len(old)+len(defs))
+	for k, v := range old {
+		next[k] = v
+	}
+	for _, d := range defs {
+		spec, err := d.definition()
+		if err != nil {
+			return err
+		}
+		if _, dup := next[spec.name]; dup {
+			return fmt.Errorf("%w: reactor kind %q", intent.ErrDuplicate, spec.name)
+		}
+		next[spec.name] = &kind{kindSpec: *spec, strategy: &reportingStrategy{rt: rt, inner: rt.cfg.Supervisor}}
+	}
+	rt.kinds.Store(&next)
+	return nil
+}
+
+// Kinds lists the registered reactor kinds, sorted.
+func (rt *Runtime) Kinds() []string {
+	m := *rt.kinds.Load()
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// KindHandles reports the intent types a registered kind handles, sorted.
+func (rt *Runtime) KindHandles(name string) ([]string, error) {
+	k, err := rt.kind(name)
+	if err != nil {
+		return nil, err
+	}
+	types := make([]string, 0, len(k.handles))
+	for t := range k.handles {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	return types, nil
+}
+
+func (rt *Runtime) kind(name string) (*kind, error) {
+	if k, ok := (*rt.kinds.Load())[name]; ok {
+		return k, nil
+	}
+	return nil, fmt.Errorf("%w: reactor kind %q", intent.ErrNotFound, name)
+}
+
+// Stop stops every reactor instance and effect, waiting up to
+// Config.StopTimeout, then shuts down the actor system if the runtime
+// created it. Intents sent after Stop began fail with ErrStopped.
+func (rt *Runtime) Stop() error {
+	var err error
+	rt.stopOnce.Do(func() {
+		rt.stopping.Store(true)
+		for _, k := range *rt.kinds.Load() {
+			k.active.Range(func(_, v any) bool {
+				rt.system.Root.Stop(v.(*activation).pid)
+				return true
+			})
+		}
+		deadline := time.Now().Add(rt.cfg.StopTimeout)
+		if !waitTimeout(&rt.instances, time.Until(deadline)) {
+			err = errors.New("actor: reactors did not stop within the stop timeout")
+		}
+		if !rt.effects.stop(time.Until(deadline)) && err == nil {
+			err = errors.New("actor: effects did not finish within the stop timeout")
+		}
+		if rt.ownSys {
+			rt.system.Shutdown()
+		}
+	})
+	return err
+}
+
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}

@@ -1,0 +1,64 @@
+// Command packetflow is PacketFlow's one binary.
+//
+//	packetflow demo    run the seed's quick start (the counter) in-process
+//
+// Cluster commands (node, send, members, healthcheck) arrive with the
+// cluster layer.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/packetflow/packetflow/examples/counter"
+)
+
+const usage = `usage: packetflow <command> [flags]
+
+commands:
+  demo      run the quick start (a capability-checked counter) in-process and exit
+  help      show this help
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command and returns the process exit code: 0 on success,
+// 1 when the command failed, 2 for a usage error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "demo":
+		fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "packetflow demo: unexpected argument %q\n", fs.Arg(0))
+			return 2
+		}
+		if err := counter.Demo(ctx, stdout); err != nil {
+			fmt.Fprintf(stderr, "packetflow demo: %v\n", err)
+			return 1
+		}
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "packetflow: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}

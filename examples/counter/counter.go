@@ -1,0 +1,66 @@
+// Package counter is the seed's quick start on PacketFlow: a counter that
+// users with user:basic increment and users with user:admin reset, where
+// admin implies basic. Copy Define to start a domain of your own.
+package counter
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/packetflow/packetflow/actor"
+	"github.com/packetflow/packetflow/capability"
+	"github.com/packetflow/packetflow/examples/counter/counterpb"
+	"github.com/packetflow/packetflow/intent"
+)
+
+// Define registers the quick start on rt: the "user" capabilities, the
+// counter intents and the counter reactor. notify, if not nil, is called by
+// the reactor's effects after each committed change.
+func Define(rt *actor.Runtime, notify func(string)) error {
+	// Capabilities with implications: admin ⇒ basic.
+	if err := rt.DefineSchema("user", []string{"basic", "admin"}, capability.Implies("admin", "basic")); err != nil {
+		return err
+	}
+	// Intents with capability requirements, routed to the counter they name.
+	if err := registerIntents(rt.Types()); err != nil {
+		return err
+	}
+	// The reactor: state is the count.
+	counter := actor.NewReactor[int64]("counter", nil)
+	actor.Handle(counter, func(c *actor.Call, n int64, in *counterpb.Increment) (int64, *counterpb.Value, error) {
+		c.Effect(say(notify, "Incrementing counter %s for user: %s", in.Counter, in.UserId))
+		return n + 1, &counterpb.Value{Counter: in.Counter, Count: n + 1}, nil
+	})
+	actor.Handle(counter, func(c *actor.Call, _ int64, in *counterpb.Reset) (int64, *counterpb.Value, error) {
+		c.Effect(say(notify, "Resetting counter %s for user: %s", in.Counter, in.UserId))
+		return 0, &counterpb.Value{Counter: in.Counter}, nil
+	})
+	actor.Handle(counter, func(_ *actor.Call, n int64, in *counterpb.Get) (int64, *counterpb.Value, error) {
+		return n, &counterpb.Value{Counter: in.Counter, Count: n}, nil
+	})
+	return rt.Register(counter)
+}
+
+func registerIntents(types *intent.Registry) error {
+	_, err1 := intent.Register(types, intent.Spec[*counterpb.Increment]{
+		Kind: "counter", Requires: []string{"user:basic"}, Identity: (*counterpb.Increment).GetCounter})
+	_, err2 := intent.Register(types, intent.Spec[*counterpb.Reset]{
+		Kind: "counter", Requires: []string{"user:admin"}, Identity: (*counterpb.Reset).GetCounter})
+	_, err3 := intent.Register(types, intent.Spec[*counterpb.Get]{
+		Kind: "counter", Requires: []string{"user:basic"}, Identity: (*counterpb.Get).GetCounter})
+	for _, err := range []error{err1, err2, err3} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func say(notify func(string), format string, args ...any) actor.Effect {
+	return func(context.Context) error {
+		if notify != nil {
+			notify(fmt.Sprintf(format, args...))
+		}
+		return nil
+	}
+}
