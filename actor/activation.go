@@ -113,6 +113,7 @@ func (rt *Runtime) route(d *delivery) error {
 	}
 	identity, err := t.Identity(d.env.Message)
 	if err != nil {
+		rt.stats.rejected.Add(1)
 		return err
 	}
 	a, err := rt.activation(k, identity)

@@ -3,7 +3,9 @@ package actor
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
@@ -19,6 +21,7 @@ type effectRunner struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // one per effect in flight
 	jobs   sync.Map       // effect actor id -> *effectJob
+	seq    atomic.Uint64  // names effect actors
 }
 
 type effectJob struct {
@@ -32,17 +35,23 @@ func (er *effectRunner) start(rt *Runtime) {
 }
 
 // runEffects starts effects from the reactor actor pctx, after the commit.
-func (rt *Runtime) runEffects(pctx protoactor.Context, intentID, kind, identity string, effects []Effect) {
+func (rt *Runtime) runEffects(intentID, kind, identity string, effects []Effect) {
 	er := &rt.effects
 	for _, e := range effects {
 		job := &effectJob{intentID: intentID, kind: kind, identity: identity, run: e}
 		er.wg.Add(1)
 		props := protoactor.PropsFromProducer(func() protoactor.Actor { return &effectActor{er: er, job: job} },
 			protoactor.WithGuardian(er))
-		pid := rt.system.Root.SpawnPrefix(props, "effect")
-		er.jobs.Store(pid.Id, job)
+		// The job is findable by the actor's name before the actor runs,
+		// so a failure is always attributed.
+		name := "effect/" + strconv.FormatUint(er.seq.Add(1), 36)
+		er.jobs.Store(name, job)
+		if _, err := rt.system.Root.SpawnNamed(props, name); err != nil {
+			er.jobs.Delete(name)
+			er.wg.Done()
+			er.failed(job, fmt.Errorf("effect not started: %w", err))
+		}
 	}
-	_ = pctx
 }
 
 func (er *effectRunner) stop(timeout time.Duration) bool {

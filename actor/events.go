@@ -61,7 +61,7 @@ type Stats struct {
 
 type counters struct {
 	handled, failed, denied, unsupported, rejected, expired atomic.Uint64
-	effectsRun, effectsFailed, activations, nonIntent      atomic.Uint64
+	effectsRun, effectsFailed, activations, nonIntent       atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {

@@ -143,12 +143,13 @@ func (a *instance[S]) handle(pctx protoactor.Context, d *delivery) {
 	rt.stats.handled.Add(1)
 	d.answer(reply, nil)
 	if len(effects) > 0 {
-		rt.runEffects(pctx, d.env.ID, a.def.kind, a.identity, effects)
+		rt.runEffects(d.env.ID, a.def.kind, a.identity, effects)
 	}
 }
 
 // Call is what a handler knows about the intent it handles and what it may
-// ask of the runtime. It is valid only during the handler call.
+// ask of the runtime. It is valid only during the handler call: effects must
+// copy what they need from it, never keep the *Call.
 type Call struct {
 	rt       *Runtime
 	env      *intent.Envelope
@@ -180,6 +181,7 @@ func (c *Call) Effect(e Effect) { c.effects = append(c.effects, e) }
 // behalf of the same caller: the context is propagated (same principal and
 // grants, new request id, this reactor appended to the trace).
 func (c *Call) Send(msg proto.Message) {
-	caller := c.env.Context.Propagate(intent.Inherit, intent.Hop{Node: c.rt.name, Actor: c.kind + "/" + c.identity, At: c.rt.now()})
-	c.Effect(func(ctx context.Context) error { return c.rt.Send(ctx, caller, msg) })
+	rt := c.rt // the Call is reset when the handler returns; effects must not use it
+	caller := c.env.Context.Propagate(intent.Inherit, intent.Hop{Node: rt.name, Actor: c.kind + "/" + c.identity, At: rt.now()})
+	c.Effect(func(ctx context.Context) error { return rt.Send(ctx, caller, msg) })
 }

@@ -118,3 +118,12 @@ func (rt *Runtime) Send(ctx context.Context, caller *intent.Context, msg proto.M
 	}
 	return rt.route(&p.delivery)
 }
+
+// As returns an intent.Requester that sends intents on behalf of caller,
+// for composing intents with intent.Sequential, Parallel, Pipeline,
+// Conditional and FanOut.
+func (rt *Runtime) As(caller *intent.Context) intent.Requester {
+	return intent.RequesterFunc(func(ctx context.Context, msg proto.Message) (proto.Message, error) {
+		return rt.Request(ctx, caller, msg)
+	})
+}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,9 +60,14 @@ type Runtime struct {
 	catalog  *capability.Catalog
 	types    *intent.Registry
 	plugins  intent.Plugins
-	stats    counters
 	idPrefix string
-	idSeq    atomic.Uint64
+	// idSeq is bumped by every sender and stats by every reactor: keep them
+	// on separate cache lines so senders and reactors do not contend.
+	_     [64]byte
+	idSeq atomic.Uint64
+	_     [64]byte
+	stats counters
+	_     [64]byte
 
 	kindsMu sync.Mutex // serialises writers of kinds
 	kinds   atomic.Pointer[map[string]*kind]
@@ -187,16 +191,21 @@ func (rt *Runtime) Subscribe(fn func(Event)) (unsubscribe func()) {
 func (rt *Runtime) publish(e Event) { rt.system.EventStream.Publish(e) }
 
 // idBytes holds an intent id: a 12-hex-digit runtime prefix, a dash and a
-// base-36 sequence number (at most 13 digits).
-const idBytes = 32
+// 16-hex-digit sequence number.
+const idBytes = 29
 
 // writeID formats the next intent id into buf and returns it as a string
 // sharing buf's memory, so the id costs no allocation of its own. buf must
 // not change afterwards.
 func (rt *Runtime) writeID(buf *[idBytes]byte) string {
-	b := append(buf[:0], rt.idPrefix...)
-	b = strconv.AppendUint(b, rt.idSeq.Add(1), 36)
-	return unsafe.String(&buf[0], len(b))
+	const hexDigits = "0123456789abcdef"
+	n := copy(buf[:], rt.idPrefix)
+	seq := rt.idSeq.Add(1)
+	for i := idBytes - 1; i >= n; i-- {
+		buf[i] = hexDigits[seq&0xf]
+		seq >>= 4
+	}
+	return unsafe.String(&buf[0], idBytes)
 }
 
 // Register adds reactor kinds. A kind name may be registered once.

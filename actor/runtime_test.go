@@ -39,7 +39,10 @@ func quietLogger(t testing.TB) *slog.Logger {
 
 type testWriter struct{ t testing.TB }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // fixture is a runtime with a counter reactor whose handlers the tests can
 // observe and steer.
@@ -420,7 +423,9 @@ func TestStoppedRuntimeRefusesIntents(t *testing.T) {
 	_, err = intent.Register(rt.Types(), intent.Spec[*counterpb.Get]{Kind: "counter", Identity: (*counterpb.Get).GetCounter})
 	require.NoError(t, err)
 	require.NoError(t, rt.Register(actor.Handle(actor.NewReactor[int64]("counter", nil),
-		func(_ *actor.Call, n int64, _ *counterpb.Get) (int64, *counterpb.Value, error) { return n, &counterpb.Value{Count: n}, nil })))
+		func(_ *actor.Call, n int64, _ *counterpb.Get) (int64, *counterpb.Value, error) {
+			return n, &counterpb.Value{Count: n}, nil
+		})))
 	_, err = rt.Request(context.Background(), nil, &counterpb.Get{Counter: "a"})
 	require.NoError(t, err)
 	require.NoError(t, rt.Stop())
@@ -448,3 +453,63 @@ func TestSupervisorStopReactivatesOnNextIntent(t *testing.T) {
 }
 
 var _ proto.Message = (*counterpb.Value)(nil)
+
+func TestComposedIntentsAttributeEachStep(t *testing.T) {
+	f := newFixture(t, actor.Config{})
+	results, err := intent.Sequential(context.Background(), f.rt.As(f.basic),
+		intent.Step{Name: "first", Intent: &counterpb.Increment{Counter: "s"}},
+		intent.Step{Name: "reset", Intent: &counterpb.Reset{Counter: "s"}},
+		intent.Step{Name: "never", Intent: &counterpb.Increment{Counter: "s"}},
+	)
+	var stepErr *intent.StepError
+	require.ErrorAs(t, err, &stepErr)
+	require.Equal(t, "reset", stepErr.Step)
+	require.ErrorIs(t, err, capability.ErrPermissionDenied)
+	require.NoError(t, results[0].Err)
+	require.True(t, results[2].Skipped)
+	require.Equal(t, int64(1), f.count(t, "s"), "the skipped step did not run")
+
+	results, err = intent.FanOut(context.Background(), f.rt.As(f.basic), "inc",
+		&counterpb.Increment{Counter: "x"}, &counterpb.Increment{Counter: "y"}, &counterpb.Increment{Counter: "x"})
+	require.NoError(t, err)
+	require.Len(t, results, 3)
+	require.Equal(t, int64(2), f.count(t, "x"))
+	require.Equal(t, int64(1), f.count(t, "y"))
+}
+
+func TestReactorToReactorSendPropagatesTheContext(t *testing.T) {
+	rt, err := actor.NewRuntime(actor.Config{Name: "n1", Logger: quietLogger(t)})
+	require.NoError(t, err)
+	defer rt.Stop()
+	require.NoError(t, rt.DefineSchema("user", []string{"basic"}))
+	_, err = intent.Register(rt.Types(), intent.Spec[*counterpb.Increment]{Kind: "relay", Requires: []string{"user:basic"}, Identity: (*counterpb.Increment).GetCounter})
+	require.NoError(t, err)
+	seen := make(chan *intent.Context, 2)
+	r := actor.NewReactor[int64]("relay", nil)
+	actor.Handle(r, func(c *actor.Call, n int64, in *counterpb.Increment) (int64, *counterpb.Value, error) {
+		seen <- c.Context()
+		if in.Counter == "a" {
+			c.Send(&counterpb.Increment{Counter: "b"})
+		}
+		return n + 1, nil, nil
+	})
+	require.NoError(t, rt.Register(r))
+	alice, err := rt.NewContext("alice", "user:basic")
+	require.NoError(t, err)
+	_, err = rt.Request(context.Background(), alice, &counterpb.Increment{Counter: "a"})
+	require.NoError(t, err)
+	first := <-seen
+	var second *intent.Context
+	select {
+	case second = <-seen:
+	case <-time.After(3 * time.Second):
+		t.Fatalf("relay/b never ran: %+v", rt.Stats())
+	}
+	require.Equal(t, alice.RequestID, first.RequestID)
+	require.Equal(t, "alice", second.Principal)
+	require.NotEqual(t, first.RequestID, second.RequestID, "a hop gets a new request id")
+	require.Len(t, second.Trace, 1)
+	require.Equal(t, "n1", second.Trace[0].Node)
+	require.Equal(t, "relay/a", second.Trace[0].Actor)
+	require.Same(t, alice.Grants, second.Grants, "inherit keeps exactly the caller's grants")
+}

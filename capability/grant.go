@@ -36,7 +36,9 @@ func (g Grant) String() string {
 	return b.String()
 }
 
-// ValidAt reports whether now is in [NotBefore, NotAfter).
+// ValidAt reports whether now is in [NotBefore, NotAfter). A GrantSet
+// compares the same window as Unix nanoseconds (wall clock, years 1678 to
+// 2262; outside that range it fails closed).
 func (g Grant) ValidAt(now time.Time) bool {
 	return (g.NotBefore.IsZero() || !now.Before(g.NotBefore)) &&
 		(g.NotAfter.IsZero() || now.Before(g.NotAfter))
@@ -47,13 +49,6 @@ type grantEntry struct {
 	term
 	notBefore int64 // Unix nanoseconds, inclusive
 	notAfter  int64 // Unix nanoseconds, exclusive
-}
-
-// satisfies reports whether the grant satisfies r at now (Unix nanoseconds).
-func (g *grantEntry) satisfies(r *term, now int64) bool {
-	return g.schema == r.schema && g.implied&r.bit != 0 &&
-		g.notBefore <= now && now < g.notAfter &&
-		g.res.covers(&r.res)
 }
 
 // key identifies a compiled grant for de-duplication.

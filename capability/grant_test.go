@@ -304,3 +304,20 @@ func TestCheckDoesNotAllocateWhenSatisfied(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+func TestGrantSetTimed(t *testing.T) {
+	c := capability.NewCatalog()
+	s, err := capability.NewSchema("user", []string{"basic"})
+	require.NoError(t, err)
+	require.NoError(t, c.Define(s))
+	plain, err := c.Grants(capability.Grant{Capability: capability.MustParse("user:basic")})
+	require.NoError(t, err)
+	require.False(t, plain.Timed())
+	timed, err := c.Grants(capability.Grant{Capability: capability.MustParse("user:basic"), NotAfter: time.Unix(100, 0)})
+	require.NoError(t, err)
+	require.True(t, timed.Timed())
+	require.True(t, plain.Union(timed).Timed())
+	require.False(t, timed.Filter(func(capability.Grant) bool { return false }).Timed())
+	var none *capability.GrantSet
+	require.False(t, none.Timed())
+}

@@ -8,13 +8,21 @@ import "time"
 type GrantSet struct {
 	entries []grantEntry // the check reads only these
 	grants  []Grant      // grants[i] is what entries[i] was compiled from
+	timed   bool         // some grant has a validity window
 }
+
+// Timed reports whether any grant in the set carries a validity window.
+// When it does not, the outcome of Check does not depend on now, and a
+// caller on a hot path may skip reading the clock.
+func (gs *GrantSet) Timed() bool { return gs != nil && gs.timed }
 
 // Check returns nil when the set satisfies every requirement at now, and
 // otherwise a *DeniedError listing exactly the unsatisfied requirements.
 // A grant satisfies a requirement when its domain is the same, its
 // operation implies the required one, its resource covers the required one
-// and now is in its window. Check does not allocate when it returns nil.
+// and now is in its window. Requirements and grants must come from the
+// same Catalog: domains are compared by schema identity. Check does not
+// allocate when it returns nil.
 func (gs *GrantSet) Check(reqs Requirements, now time.Time) error {
 	entries := gs.compiled()
 	n := nowNanos(now)
@@ -63,9 +71,10 @@ func missingFrom(entries []grantEntry, reqs Requirements, first int, now int64) 
 	return missing
 }
 
-// satisfiedBy reports whether some entry satisfies r at now. It is the
-// hot loop of every check: the cheap integer tests come first, and
-// grantEntry.satisfies is spelled out so the resource test is inlined.
+// satisfiedBy reports whether some entry satisfies r at now: same schema,
+// implying operation, now in the window, covering resource. It is the hot
+// loop of every check, so the integer tests come first and the resource
+// test is inlined.
 func satisfiedBy(entries []grantEntry, r *term, now int64) bool {
 	for i := range entries {
 		g := &entries[i]
@@ -189,6 +198,7 @@ func (b *grantSetBuilder) add(g Grant, e grantEntry) {
 		return
 	}
 	b.seen[k] = struct{}{}
+	b.set.timed = b.set.timed || e.notBefore != minNanos || e.notAfter != maxNanos
 	b.set.entries = append(b.set.entries, e)
 	b.set.grants = append(b.set.grants, g)
 }

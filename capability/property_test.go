@@ -283,6 +283,32 @@ func TestPropertyCoverageIsAPartialOrder(t *testing.T) {
 	})
 }
 
+// coversReference is the coverage rule written plainly, without the
+// compiled pre-filter.
+func coversReference(grant, required string) bool {
+	switch {
+	case grant == "" || grant == "*":
+		return true
+	case required == "" || required == "*":
+		return false
+	case strings.HasSuffix(grant, "/*"):
+		prefix := grant[:len(grant)-1]
+		if strings.HasSuffix(required, "/*") {
+			return strings.HasPrefix(required[:len(required)-1], prefix)
+		}
+		return len(required) > len(prefix) && strings.HasPrefix(required, prefix)
+	default:
+		return grant == required
+	}
+}
+
+func TestPropertyCoversMatchesReference(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		a, b := anyResource().Draw(t, "grant"), anyResource().Draw(t, "required")
+		require.Equal(t, coversReference(a, b), capability.Covers(a, b), "Covers(%q, %q)", a, b)
+	})
+}
+
 func TestPropertyParseStringRoundTrip(t *testing.T) {
 	name := rapid.OneOf(rapid.StringMatching(`[a-z][a-z0-9_-]{0,8}`), rapid.StringN(0, 4, -1))
 	resource := rapid.OneOf(

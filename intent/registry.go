@@ -3,6 +3,7 @@ package intent
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -54,7 +55,7 @@ type Type struct {
 	msgType  protoreflect.MessageType
 	static   capability.Requirements
 	dynamic  func(proto.Message) ([]capability.Capability, error)
-	identity func(proto.Message) string
+	identity func(proto.Message) (string, error)
 	catalog  *capability.Catalog
 }
 
@@ -68,8 +69,12 @@ func (t *Type) Kind() string { return t.kind }
 func (t *Type) New() proto.Message { return t.msgType.New().Interface() }
 
 // Requirements returns what a caller needs to have m handled. For types
-// without RequiresFunc it returns a shared slice and does not allocate.
+// without RequiresFunc it returns a shared slice and does not allocate. A
+// nil m, or one of another message type, is an error wrapping ErrInvalid.
 func (t *Type) Requirements(m proto.Message) (capability.Requirements, error) {
+	if err := t.check(m); err != nil {
+		return nil, err
+	}
 	if t.dynamic == nil {
 		return t.static, nil
 	}
@@ -88,12 +93,19 @@ func (t *Type) Requirements(m proto.Message) (capability.Requirements, error) {
 	return append(append(all, t.static...), extra...), nil
 }
 
-// Identity returns the reactor instance m addresses.
+// Identity returns the reactor instance m addresses. A nil m, or one of
+// another message type, is an error wrapping ErrInvalid.
 func (t *Type) Identity(m proto.Message) (string, error) {
+	if err := t.check(m); err != nil {
+		return "", err
+	}
 	if t.identity == nil {
 		return DefaultIdentity, nil
 	}
-	id := t.identity(m)
+	id, err := t.identity(m)
+	if err != nil {
+		return "", fmt.Errorf("%w %s: identity: %w", ErrInvalid, t.name, err)
+	}
 	if id == "" {
 		return "", fmt.Errorf("%w %s: empty identity (the field naming the %s instance is not set)", ErrInvalid, t.name, t.kind)
 	}
@@ -101,6 +113,18 @@ func (t *Type) Identity(m proto.Message) (string, error) {
 		return "", fmt.Errorf("%w %s: identity is %d bytes, limit %d", ErrInvalid, t.name, len(id), MaxIdentityBytes)
 	}
 	return id, nil
+}
+
+// check reports a message that is not of type t: its requirements and
+// identity would be those of another type.
+func (t *Type) check(m proto.Message) error {
+	if m == nil {
+		return fmt.Errorf("%w %s: nil message", ErrInvalid, t.name)
+	}
+	if got := m.ProtoReflect().Descriptor().FullName(); string(got) != t.name {
+		return fmt.Errorf("%w %s: message is a %s", ErrInvalid, t.name, got)
+	}
+	return nil
 }
 
 // MaxIdentityBytes bounds a reactor identity.
@@ -114,6 +138,9 @@ type Registry struct {
 
 	mu    sync.Mutex // serialises writers of types
 	types atomic.Pointer[map[string]*Type]
+	// byMsg indexes the same types by Go message type, so resolving a
+	// message's type on the hot path hashes a pointer, not a name.
+	byMsg atomic.Pointer[map[protoreflect.MessageType]*Type]
 }
 
 // NewRegistry returns an empty registry whose requirements are compiled
@@ -122,6 +149,8 @@ func NewRegistry(catalog *capability.Catalog) *Registry {
 	r := &Registry{catalog: catalog}
 	empty := map[string]*Type{}
 	r.types.Store(&empty)
+	emptyMsg := map[protoreflect.MessageType]*Type{}
+	r.byMsg.Store(&emptyMsg)
 	return r
 }
 
@@ -133,6 +162,9 @@ func (r *Registry) Catalog() *capability.Catalog { return r.catalog }
 // the registry's catalog.
 func Register[M proto.Message](r *Registry, spec Spec[M]) (*Type, error) {
 	var zero M
+	if any(zero) == nil {
+		return nil, fmt.Errorf("%w: intent type %v is an interface, not a concrete message type", ErrInvalid, reflect.TypeFor[M]())
+	}
 	mt := zero.ProtoReflect().Type()
 	name := string(mt.Descriptor().FullName())
 	if spec.Kind == "" {
@@ -152,10 +184,22 @@ func Register[M proto.Message](r *Registry, spec Spec[M]) (*Type, error) {
 	}
 	t := &Type{name: name, kind: spec.Kind, msgType: mt, static: static, catalog: r.catalog}
 	if f := spec.RequiresFunc; f != nil {
-		t.dynamic = func(m proto.Message) ([]capability.Capability, error) { return f(m.(M)) }
+		t.dynamic = func(m proto.Message) ([]capability.Capability, error) {
+			msg, ok := m.(M)
+			if !ok {
+				return nil, fmt.Errorf("message is a %T, not a %T", m, zero)
+			}
+			return f(msg)
+		}
 	}
 	if f := spec.Identity; f != nil {
-		t.identity = func(m proto.Message) string { return f(m.(M)) }
+		t.identity = func(m proto.Message) (string, error) {
+			msg, ok := m.(M)
+			if !ok {
+				return "", fmt.Errorf("message is a %T, not a %T", m, zero)
+			}
+			return f(msg), nil
+		}
 	}
 
 	r.mu.Lock()
@@ -169,6 +213,13 @@ func Register[M proto.Message](r *Registry, spec Spec[M]) (*Type, error) {
 		next[k] = v
 	}
 	next[name] = t
+	oldMsg := *r.byMsg.Load()
+	nextMsg := make(map[protoreflect.MessageType]*Type, len(oldMsg)+1)
+	for k, v := range oldMsg {
+		nextMsg[k] = v
+	}
+	nextMsg[mt] = t
+	r.byMsg.Store(&nextMsg)
 	r.types.Store(&next)
 	return t, nil
 }
@@ -186,7 +237,17 @@ func (r *Registry) TypeOf(m proto.Message) (*Type, error) {
 	if m == nil {
 		return nil, fmt.Errorf("%w: nil message", ErrInvalid)
 	}
-	return r.Lookup(string(m.ProtoReflect().Descriptor().FullName()))
+	pm := m.ProtoReflect()
+	if t, ok := (*r.byMsg.Load())[pm.Type()]; ok {
+		return t, nil
+	}
+	t, err := r.Lookup(string(pm.Descriptor().FullName()))
+	if err != nil {
+		return nil, err
+	}
+	// Same protobuf name, other Go type (dynamicpb, say): handlers are
+	// typed, so it must be converted by the caller (Type.New, proto.Merge).
+	return nil, fmt.Errorf("%w: message %s is a %T, registered as %T", ErrInvalid, t.name, m, t.New())
 }
 
 // Names lists the registered type names, sorted.

@@ -44,9 +44,9 @@ func Status(err error) *intentpb.Status {
 	case errors.As(err, &rejected):
 		st.Code = intentpb.Code_CODE_REJECTED
 		st.Plugin = rejected.Plugin
-		if rejected.Reason != nil {
-			st.Message = rejected.Reason.Error()
-		}
+		// As RejectedError.Error formats it, so StatusError rebuilds the
+		// same text, "<nil>" included.
+		st.Message = fmt.Sprint(rejected.Reason)
 	case errors.Is(err, ErrUnsupported):
 		st.Code = intentpb.Code_CODE_UNSUPPORTED_INTENT
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrUnknownType):

@@ -113,10 +113,9 @@ func (r *Registry) Decode(pb *intentpb.Envelope) (*Envelope, error) {
 	}
 	e := &Envelope{ID: pb.Id, Type: t, Message: msg}
 	if pb.Deadline != nil {
-		if err := pb.Deadline.CheckValid(); err != nil {
+		if e.Deadline, err = instant(pb.Deadline); err != nil {
 			return nil, fmt.Errorf("%w envelope %s: deadline: %w", ErrInvalid, pb.Id, err)
 		}
-		e.Deadline = pb.Deadline.AsTime()
 	}
 	if len(pb.Metadata) > MaxMetadata {
 		return nil, fmt.Errorf("%w envelope %s: %d metadata entries, limit %d", ErrInvalid, pb.Id, len(pb.Metadata), MaxMetadata)
@@ -153,7 +152,11 @@ func (r *Registry) decodeContext(id string, pc *intentpb.Context) (*Context, err
 		if h == nil {
 			return nil, fmt.Errorf("%w envelope %s: trace hop %d is empty", ErrInvalid, id, i)
 		}
-		c.Trace = append(c.Trace, Hop{Node: h.Node, Actor: h.Actor, At: h.At.AsTime()})
+		at, err := optionalTime(h.At)
+		if err != nil {
+			return nil, fmt.Errorf("%w envelope %s: trace hop %d: %w", ErrInvalid, id, i, err)
+		}
+		c.Trace = append(c.Trace, Hop{Node: h.Node, Actor: h.Actor, At: at})
 	}
 	grants := make([]capability.Grant, 0, len(pc.Grants))
 	for i, pg := range pc.Grants {
@@ -168,8 +171,10 @@ func (r *Registry) decodeContext(id string, pc *intentpb.Context) (*Context, err
 		if g.NotBefore, err = optionalTime(pg.NotBefore); err != nil {
 			return nil, fmt.Errorf("%w envelope %s: grant %d not_before: %w", ErrInvalid, id, i, err)
 		}
-		if g.NotAfter, err = optionalTime(pg.NotAfter); err != nil {
-			return nil, fmt.Errorf("%w envelope %s: grant %d not_after: %w", ErrInvalid, id, i, err)
+		if pg.NotAfter != nil {
+			if g.NotAfter, err = instant(pg.NotAfter); err != nil {
+				return nil, fmt.Errorf("%w envelope %s: grant %d not_after: %w", ErrInvalid, id, i, err)
+			}
 		}
 		grants = append(grants, g)
 	}
@@ -189,6 +194,22 @@ func optionalTime(ts *timestamppb.Timestamp) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return ts.AsTime(), nil
+}
+
+// instant decodes a timestamp that is set and must name a point in time.
+// The earliest valid timestamp, 0001-01-01T00:00:00Z, decodes to the zero
+// time.Time, which in an Envelope or a Grant means "none": a deadline or a
+// not_after there would turn from "long past" into "never", so it is
+// rejected.
+func instant(ts *timestamppb.Timestamp) (time.Time, error) {
+	if err := ts.CheckValid(); err != nil {
+		return time.Time{}, err
+	}
+	t := ts.AsTime()
+	if t.IsZero() {
+		return time.Time{}, fmt.Errorf("%s is the zero time, which means unset; omit the field instead", t.Format(time.RFC3339))
+	}
+	return t, nil
 }
 
 func checkID(field, v string) error {

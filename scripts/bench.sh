@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs the benchmarks README.md quotes and prints them as a table, with the
+# ratio of PacketFlow's throughput to raw Proto.Actor measured in the same
+# run. COUNT (default 5) runs per benchmark; the table shows medians.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${COUNT:-5}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+go test -run '^$' -bench 'Check10Grants4Levels|ParseCapability' -benchmem -count "$count" ./capability/ | tee -a "$out" >&2
+go test -run '^$' -bench 'Request|Send' -benchmem -count "$count" ./actor/ | tee -a "$out" >&2
+go test -run '^$' -bench 'IdleReactorMemory' -benchtime 1x -count 1 ./actor/ | tee -a "$out" >&2
+
+awk '
+function median(list,   n, a, i, j, t) {
+  n = split(list, a, " ")
+  for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+  return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+/^Benchmark/ {
+  name = $1; sub(/-[0-9]+$/, "", name)
+  for (i = 3; i < NF; i++) {
+    if ($(i+1) == "ns/op" && $i + 0 > 0) ns[name] = ns[name] " " $i
+    if ($(i+1) == "allocs/op") allocs[name] = $i
+    if ($(i+1) == "B/reactor") mem[name] = $i
+  }
+  if (!(name in seen)) { seen[name] = 1; order[++n] = name }
+}
+END {
+  print "| benchmark | median ns/op | allocs/op | B/reactor |"
+  print "| --- | ---: | ---: | ---: |"
+  for (k = 1; k <= n; k++) {
+    b = order[k]
+    m = (b in ns) ? sprintf("%.1f", median(ns[b])) : "-"
+    med[b] = (b in ns) ? median(ns[b]) : 0
+    printf "| %s | %s | %s | %s |\n", b, m, (b in allocs) ? allocs[b] : "-", (b in mem) ? mem[b] : "-"
+  }
+  print ""
+  print "| comparison | PacketFlow / raw Proto.Actor throughput |"
+  print "| --- | ---: |"
+  split("BenchmarkRequest BenchmarkRequestParallel BenchmarkSend", groups, " ")
+  for (g = 1; g <= 3; g++) {
+    pf = med[groups[g] "/impl=packetflow"]; raw = med[groups[g] "/impl=protoactor"]
+    if (pf > 0 && raw > 0) printf "| %s | %.2f |\n", groups[g], raw / pf
+  }
+}' "$out"
