@@ -59,6 +59,7 @@ func (rt *Runtime) activation(k *kind, identity string) (*activation, error) {
 		func() protoactor.Actor { return &lifecycle{Actor: inner(), a: a, rt: rt} },
 		protoactor.WithMailbox(func() protoactor.Mailbox { return a.mb }),
 		protoactor.WithGuardian(k.strategy),
+		protoactor.WithDispatcher(rt.dispatcher),
 	)
 	name := k.name + "/" + identity
 	if k.gen > 0 {

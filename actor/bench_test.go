@@ -26,9 +26,13 @@ import (
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // benchRuntime is a counter runtime with a caller holding user:basic.
-func benchRuntime(b *testing.B) (*actor.Runtime, *intent.Context) {
+func benchRuntime(b *testing.B, opts ...func(*actor.Config)) (*actor.Runtime, *intent.Context) {
 	b.Helper()
-	rt, err := actor.NewRuntime(actor.Config{Logger: discard})
+	cfg := actor.Config{Logger: discard}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	rt, err := actor.NewRuntime(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -79,21 +83,15 @@ func must(b *testing.B, err error) {
 	}
 }
 
+// protoactorDispatcher runs PacketFlow on Proto.Actor's default
+// goroutine-per-turn dispatcher, to show what PacketFlow's own costs.
+func protoactorDispatcher(c *actor.Config) { c.Dispatcher = protoactor.NewDefaultDispatcher(300) }
+
 func BenchmarkRequest(b *testing.B) {
-	b.Run("impl=packetflow", func(b *testing.B) {
-		rt, caller := benchRuntime(b)
-		ctx := context.Background()
-		msg := &counterpb.Increment{Counter: "a"}
-		_, err := rt.Request(ctx, caller, msg)
-		must(b, err)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if _, err := rt.Request(ctx, caller, msg); err != nil {
-				b.Fatal(err)
-			}
-		}
+	b.Run("impl=packetflow-defaultdispatcher", func(b *testing.B) {
+		benchRequest(b, protoactorDispatcher)
 	})
+	b.Run("impl=packetflow", func(b *testing.B) { benchRequest(b) })
 	b.Run("impl=protoactor", func(b *testing.B) {
 		sys := rawSystem(b)
 		pid := sys.Root.Spawn(protoactor.PropsFromProducer(func() protoactor.Actor { return &rawCounter{} }))
@@ -108,28 +106,30 @@ func BenchmarkRequest(b *testing.B) {
 	})
 }
 
-// BenchmarkRequestParallel spreads callers over 64 instances.
+func benchRequest(b *testing.B, opts ...func(*actor.Config)) {
+	rt, caller := benchRuntime(b, opts...)
+	ctx := context.Background()
+	msg := &counterpb.Increment{Counter: "a"}
+	_, err := rt.Request(ctx, caller, msg)
+	must(b, err)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := rt.Request(ctx, caller, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRequestParallel spreads callers over parallelInstances instances.
+const parallelInstances = 64
+
 func BenchmarkRequestParallel(b *testing.B) {
-	const instances = 64
-	b.Run("impl=packetflow", func(b *testing.B) {
-		rt, caller := benchRuntime(b)
-		ctx := context.Background()
-		var next atomic.Int64
-		b.ReportAllocs()
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			msg := &counterpb.Increment{Counter: strconv.Itoa(int(next.Add(1) % instances))}
-			for pb.Next() {
-				if _, err := rt.Request(ctx, caller, msg); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
+	b.Run("impl=packetflow-defaultdispatcher", func(b *testing.B) { benchRequestParallel(b, protoactorDispatcher) })
+	b.Run("impl=packetflow", func(b *testing.B) { benchRequestParallel(b) })
 	b.Run("impl=protoactor", func(b *testing.B) {
 		sys := rawSystem(b)
-		pids := make([]*protoactor.PID, instances)
+		pids := make([]*protoactor.PID, parallelInstances)
 		for i := range pids {
 			pids[i] = sys.Root.Spawn(protoactor.PropsFromProducer(func() protoactor.Actor { return &rawCounter{} }))
 		}
@@ -138,7 +138,7 @@ func BenchmarkRequestParallel(b *testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
-			pid := pids[next.Add(1)%instances]
+			pid := pids[next.Add(1)%parallelInstances]
 			for pb.Next() {
 				if _, err := sys.Root.RequestFuture(pid, msg, 30*time.Second).Result(); err != nil {
 					b.Error(err)
@@ -149,28 +149,28 @@ func BenchmarkRequestParallel(b *testing.B) {
 	})
 }
 
+func benchRequestParallel(b *testing.B, opts ...func(*actor.Config)) {
+	rt, caller := benchRuntime(b, opts...)
+	ctx := context.Background()
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		msg := &counterpb.Increment{Counter: strconv.Itoa(int(next.Add(1) % parallelInstances))}
+		for pb.Next() {
+			if _, err := rt.Request(ctx, caller, msg); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // BenchmarkSend measures one-way throughput: b.N sends, then one request
 // that returns once the instance has handled all of them.
 func BenchmarkSend(b *testing.B) {
-	b.Run("impl=packetflow", func(b *testing.B) {
-		rt, caller := benchRuntime(b)
-		ctx := context.Background()
-		msg := &counterpb.Increment{Counter: "a"}
-		_, err := rt.Request(ctx, caller, &counterpb.Get{Counter: "a"})
-		must(b, err)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if err := rt.Send(ctx, caller, msg); err != nil {
-				b.Fatal(err)
-			}
-		}
-		reply, err := rt.Request(ctx, caller, &counterpb.Get{Counter: "a"})
-		must(b, err)
-		if got := reply.(*counterpb.Value).Count; got != int64(b.N) {
-			b.Fatalf("count %d after %d sends", got, b.N)
-		}
-	})
+	b.Run("impl=packetflow-defaultdispatcher", func(b *testing.B) { benchSend(b, protoactorDispatcher) })
+	b.Run("impl=packetflow", func(b *testing.B) { benchSend(b) })
 	b.Run("impl=protoactor", func(b *testing.B) {
 		sys := rawSystem(b)
 		pid := sys.Root.Spawn(protoactor.PropsFromProducer(func() protoactor.Actor { return &rawCounter{} }))
@@ -188,12 +188,33 @@ func BenchmarkSend(b *testing.B) {
 	})
 }
 
+func benchSend(b *testing.B, opts ...func(*actor.Config)) {
+	rt, caller := benchRuntime(b, opts...)
+	ctx := context.Background()
+	msg := &counterpb.Increment{Counter: "a"}
+	_, err := rt.Request(ctx, caller, &counterpb.Get{Counter: "a"})
+	must(b, err)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := rt.Send(ctx, caller, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reply, err := rt.Request(ctx, caller, &counterpb.Get{Counter: "a"})
+	must(b, err)
+	if got := reply.(*counterpb.Value).Count; got != int64(b.N) {
+		b.Fatalf("count %d after %d sends", got, b.N)
+	}
+}
+
 // BenchmarkIdleReactorMemory activates 100k counter instances and reports
-// the live heap per idle instance (B/reactor). Run it with -benchtime=1x.
+// the live heap per idle instance (B/reactor). Each call measures once,
+// whatever b.N; run it with -benchtime=1x.
 func BenchmarkIdleReactorMemory(b *testing.B) {
 	const n = 100_000
 	b.Run("impl=packetflow", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
+		{
 			rt, caller := benchRuntime(b)
 			ctx := context.Background()
 			reportPerItem(b, n, func() {
@@ -210,7 +231,7 @@ func BenchmarkIdleReactorMemory(b *testing.B) {
 		}
 	})
 	b.Run("impl=protoactor", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
+		{
 			sys := rawSystem(b)
 			props := protoactor.PropsFromProducer(func() protoactor.Actor { return &rawCounter{} })
 			pids := make([]*protoactor.PID, 0, n)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	goruntime "runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,11 @@ type Config struct {
 	// panicked. Zero: restart it from its committed state, at most 10 times
 	// within 10s, then stop it.
 	Supervisor protoactor.SupervisorStrategy
+	// Dispatcher runs reactor mailboxes. Zero: a dispatcher of 2×GOMAXPROCS
+	// workers owned by the runtime that falls back to a goroutine per turn
+	// when all are busy. protoactor.NewDefaultDispatcher(300) is Proto.Actor's
+	// goroutine-per-turn default.
+	Dispatcher protoactor.Dispatcher
 	// System is the Proto.Actor system to run on. Zero: a new local one,
 	// shut down by Stop. A system passed in is not shut down by Stop.
 	System *protoactor.ActorSystem
@@ -72,8 +78,10 @@ type Runtime struct {
 	kindsMu sync.Mutex // serialises writers of kinds
 	kinds   atomic.Pointer[map[string]*kind]
 
-	instances sync.WaitGroup // one per live reactor instance
-	effects   effectRunner
+	instances  sync.WaitGroup // one per live reactor instance
+	dispatcher protoactor.Dispatcher
+	workers    *workerDispatcher // the default dispatcher, owned and stopped by the runtime
+	effects    effectRunner
 
 	stopping atomic.Bool
 	stopOnce sync.Once
@@ -122,6 +130,11 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 	_, _ = rand.Read(b[:])
 	rt.idPrefix = hex.EncodeToString(b[:]) + "-"
 	rt.effects.start(rt)
+	rt.dispatcher = cfg.Dispatcher
+	if rt.dispatcher == nil {
+		rt.workers = newWorkerDispatcher(2*goruntime.GOMAXPROCS(0), 300)
+		rt.dispatcher = rt.workers
+	}
 	return rt, nil
 }
 
@@ -282,6 +295,9 @@ func (rt *Runtime) Stop() error {
 		}
 		if !rt.effects.stop(time.Until(deadline)) && err == nil {
 			err = errors.New("actor: effects did not finish within the stop timeout")
+		}
+		if rt.workers != nil {
+			rt.workers.stop()
 		}
 		if rt.ownSys {
 			rt.system.Shutdown()

@@ -513,3 +513,18 @@ func TestReactorToReactorSendPropagatesTheContext(t *testing.T) {
 	require.Equal(t, "relay/a", second.Trace[0].Actor)
 	require.Same(t, alice.Grants, second.Grants, "inherit keeps exactly the caller's grants")
 }
+
+func TestNewContextRefusesBadGrants(t *testing.T) {
+	f := newFixture(t, actor.Config{})
+	for _, grant := range []string{"user", "user:", "User:basic", "user:basic:/a/*/b", "ghost:basic", "user:superuser"} {
+		c, err := f.rt.NewContext("eve", grant)
+		require.Error(t, err, grant)
+		require.Nil(t, c, grant)
+	}
+	_, err := f.rt.NewContext("eve", "user:basic:")
+	require.ErrorIs(t, err, capability.ErrInvalid)
+	_, err = f.rt.NewContext("eve", "ghost:basic")
+	require.ErrorIs(t, err, capability.ErrUnknownDomain)
+	_, err = f.rt.NewContext("eve", "user:superuser")
+	require.ErrorIs(t, err, capability.ErrUnknownOperation)
+}

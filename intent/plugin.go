@@ -250,6 +250,10 @@ func (p *registeredPlugin) run(ctx context.Context, e *Envelope) (out *Envelope,
 		return nil, errors.New("transformer changed the intent's principal")
 	case out.Context.grants() != e.Context.grants():
 		return nil, errors.New("transformer changed the intent's grants")
+	case out.Type != e.Type:
+		return nil, errors.New("transformer changed the intent's type")
+	case out.Type != nil && out.Type.check(out.Message) != nil:
+		return nil, fmt.Errorf("transformer replaced the message with a %T, which is not a %s", out.Message, out.Type.Name())
 	}
 	return out, nil
 }

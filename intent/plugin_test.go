@@ -468,3 +468,20 @@ func TestPluginEnvelopeClone(t *testing.T) {
 	e.Metadata = nil
 	require.Nil(t, e.Clone().Metadata)
 }
+
+func TestTransformerMayNotChangeTheIntentType(t *testing.T) {
+	reg := NewRegistry(capability.NewCatalog())
+	st, err := Register(reg, Spec[*wrapperspb.StringValue]{Kind: "k"})
+	require.NoError(t, err)
+	var ps Plugins
+	require.NoError(t, ps.Register(Plugin{Name: "swap", Transform: func(_ context.Context, e *Envelope) (*Envelope, error) {
+		out := e.Clone()
+		out.Message = wrapperspb.Int64(1)
+		return out, nil
+	}}))
+	_, err = ps.Apply(context.Background(), &Envelope{Type: st, Message: wrapperspb.String("x")})
+	var rej *RejectedError
+	require.ErrorAs(t, err, &rej)
+	require.Equal(t, "swap", rej.Plugin)
+	require.ErrorContains(t, err, "not a google.protobuf.StringValue")
+}

@@ -245,6 +245,10 @@ func (r *Registry) TypeOf(m proto.Message) (*Type, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.msgType == pm.Type() {
+		// Registered between the two loads above.
+		return t, nil
+	}
 	// Same protobuf name, other Go type (dynamicpb, say): handlers are
 	// typed, so it must be converted by the caller (Type.New, proto.Merge).
 	return nil, fmt.Errorf("%w: message %s is a %T, registered as %T", ErrInvalid, t.name, m, t.New())

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -393,6 +394,9 @@ func TestRegistryLookup(t *testing.T) {
 		{"Lookup is case-sensitive", func() (*Type, error) { return reg.Lookup(strings.ToLower(incrementName)) }, ErrUnknownType},
 		{"TypeOf an unregistered message", func() (*Type, error) { return reg.TypeOf(&counterpb.Value{}) }, ErrUnknownType},
 		{"TypeOf nil", func() (*Type, error) { return reg.TypeOf(nil) }, ErrInvalid},
+		{"TypeOf a registered name of another Go type", func() (*Type, error) {
+			return reg.TypeOf(dynamicpb.NewMessage((&counterpb.Increment{}).ProtoReflect().Descriptor()))
+		}, ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -428,6 +432,7 @@ func TestRegistryNames(t *testing.T) {
 // registration registers one message type, for the concurrency spec.
 type registration struct {
 	name     string
+	msg      proto.Message
 	register func(*Registry) (*Type, error)
 }
 
@@ -435,6 +440,7 @@ func registrationOf[M proto.Message](kind string) registration {
 	var zero M
 	return registration{
 		name: string(zero.ProtoReflect().Descriptor().FullName()),
+		msg:  zero.ProtoReflect().Type().New().Interface(),
 		register: func(r *Registry) (*Type, error) {
 			return Register(r, Spec[M]{Kind: kind, Requires: []string{"user:basic"}})
 		},
@@ -511,8 +517,12 @@ func TestRegistryConcurrentRegisterAndLookup(t *testing.T) {
 					seen[n] = typ
 				}
 				for _, r := range regs {
-					if typ, err := reg.Lookup(r.name); (typ == nil) == (err == nil) {
+					if typ, err := reg.Lookup(r.name); (typ == nil) == (err == nil) || (err != nil && !errors.Is(err, ErrUnknownType)) {
 						fail(fmt.Errorf("Lookup(%s) = %v, %v", r.name, typ, err))
+					}
+					// Registered or not yet, never anything else.
+					if typ, err := reg.TypeOf(r.msg); (typ == nil) == (err == nil) || (err != nil && !errors.Is(err, ErrUnknownType)) {
+						fail(fmt.Errorf("TypeOf(%s) = %v, %v", r.name, typ, err))
 					}
 				}
 			}

@@ -36,12 +36,12 @@ func Status(err error) *intentpb.Status {
 	var denied *capability.DeniedError
 	var rejected *RejectedError
 	switch {
-	case errors.As(err, &denied):
+	case errors.As(err, &denied) && denied != nil:
 		st.Code = intentpb.Code_CODE_PERMISSION_DENIED
 		for _, c := range denied.Missing {
 			st.Missing = append(st.Missing, c.String())
 		}
-	case errors.As(err, &rejected):
+	case errors.As(err, &rejected) && rejected != nil:
 		st.Code = intentpb.Code_CODE_REJECTED
 		st.Plugin = rejected.Plugin
 		// As RejectedError.Error formats it, so StatusError rebuilds the
