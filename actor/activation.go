@@ -53,7 +53,7 @@ func (rt *Runtime) activation(k *kind, identity string) (*activation, error) {
 		return nil, ErrStopped
 	}
 	a := &activation{kind: k, identity: identity}
-	a.mb = &checkedMailbox{Mailbox: protoactor.Unbounded()(), rt: rt, kind: k, identity: identity}
+	a.mb = &checkedMailbox{rt: rt, kind: k, identity: identity}
 	inner := k.producer(rt, identity)
 	props := protoactor.PropsFromProducer(
 		func() protoactor.Actor { return &lifecycle{Actor: inner(), a: a, rt: rt} },

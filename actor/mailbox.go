@@ -2,6 +2,7 @@ package actor
 
 import (
 	"fmt"
+	goruntime "runtime"
 	"sync/atomic"
 	"time"
 
@@ -46,15 +47,39 @@ func (d *delivery) answer(reply proto.Message, err error) {
 // intent only after the capability check and refuses anything that is not an
 // intent, so nothing reaches reactor code unchecked. The check runs on the
 // sender's goroutine, so a denied intent costs the reactor nothing.
+//
+// It implements Proto.Actor's Mailbox contract itself (system messages
+// first, suspension while a failure is supervised, a yield every
+// Throughput() messages, failures escalated to the invoker) so that it can
+// linger: after draining its queue it yields a few times before going idle,
+// so a steady stream of intents does not pay for waking the mailbox on every
+// message.
 type checkedMailbox struct {
-	protoactor.Mailbox
 	rt       *Runtime
 	kind     *kind
 	identity string
 	// closed is set once the instance is stopping; later intents are
 	// re-routed to a fresh activation instead of being lost.
 	closed atomic.Bool
+
+	user, system queue
+	// batch holds user messages taken from user in one go; only the
+	// goroutine running the mailbox touches it. next indexes the first
+	// unhandled one; what a failure interrupts stays for the next run.
+	batch        []any
+	next         int
+	userCount    atomic.Int32
+	sysCount     atomic.Int32
+	running      atomic.Bool
+	suspended    atomic.Bool
+	invoker      protoactor.MessageInvoker
+	dispatcher   protoactor.Dispatcher
+	process      func() // m.processMessages, bound once
 }
+
+// lingerTurns is how many times a drained mailbox yields, looking for more
+// messages, before it goes idle.
+const lingerTurns = 8
 
 func (m *checkedMailbox) PostUserMessage(msg any) {
 	switch d := msg.(type) {
@@ -68,33 +93,121 @@ func (m *checkedMailbox) PostUserMessage(msg any) {
 			d.answer(nil, err)
 			return
 		}
-		m.Mailbox.PostUserMessage(d)
 	case protoactor.AutoReceiveMessage, protoactor.SystemMessage:
-		m.Mailbox.PostUserMessage(msg)
 	default:
 		m.rt.stats.nonIntent.Add(1)
 		m.rt.log.Warn("reactor mailbox refused a message that is not an intent",
 			"kind", m.kind.name, "identity", m.identity, "type", fmt.Sprintf("%T", msg))
-	}
-}
-
-// RegisterHandlers wraps the invoker so intents still queued when the
-// instance stops are answered instead of silently dropped.
-func (m *checkedMailbox) RegisterHandlers(invoker protoactor.MessageInvoker, dispatcher protoactor.Dispatcher) {
-	m.Mailbox.RegisterHandlers(&closingInvoker{MessageInvoker: invoker, mb: m}, dispatcher)
-}
-
-type closingInvoker struct {
-	protoactor.MessageInvoker
-	mb *checkedMailbox
-}
-
-func (i *closingInvoker) InvokeUserMessage(msg any) {
-	if d, ok := msg.(*delivery); ok && i.mb.closed.Load() {
-		i.mb.rt.reroute(d)
 		return
 	}
-	i.MessageInvoker.InvokeUserMessage(msg)
+	m.user.push(msg)
+	m.userCount.Add(1)
+	m.schedule()
+}
+
+// nextUser returns the next user message, refilling the batch from the
+// queue when it is used up; nil when there is none.
+func (m *checkedMailbox) nextUser() any {
+	if m.next == len(m.batch) {
+		clear(m.batch)
+		m.batch, m.next = m.user.drain(m.batch[:0]), 0
+		if len(m.batch) == 0 {
+			if cap(m.batch) > 64 {
+				m.batch = nil // release a drained burst's batch
+			}
+			return nil
+		}
+	}
+	msg := m.batch[m.next]
+	m.batch[m.next] = nil
+	m.next++
+	return msg
+}
+
+func (m *checkedMailbox) PostSystemMessage(msg any) {
+	m.system.push(msg)
+	m.sysCount.Add(1)
+	m.schedule()
+}
+
+func (m *checkedMailbox) RegisterHandlers(invoker protoactor.MessageInvoker, dispatcher protoactor.Dispatcher) {
+	m.invoker, m.dispatcher = invoker, dispatcher
+	m.process = m.processMessages
+}
+
+func (m *checkedMailbox) Start() {}
+
+func (m *checkedMailbox) UserMessageCount() int { return int(m.userCount.Load()) }
+
+func (m *checkedMailbox) schedule() {
+	if m.running.CompareAndSwap(false, true) {
+		m.dispatcher.Schedule(m.process)
+	}
+}
+
+func (m *checkedMailbox) processMessages() {
+	for {
+		m.run()
+		m.running.Store(false)
+		// A message posted after run's last look but before running was
+		// cleared found the mailbox running and did not schedule it.
+		pending := m.sysCount.Load() > 0 || (!m.suspended.Load() && m.userCount.Load() > 0)
+		if !pending || !m.running.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// run handles messages until the mailbox is empty (after lingering) or
+// suspended. A panic in a handler is escalated to the actor's supervisor.
+func (m *checkedMailbox) run() {
+	var msg any
+	defer func() {
+		if r := recover(); r != nil {
+			m.invoker.EscalateFailure(r, msg)
+		}
+	}()
+	throughput, handled, idle := m.dispatcher.Throughput(), 0, 0
+	for {
+		if handled > throughput {
+			handled = 0
+			goruntime.Gosched()
+		}
+		if m.sysCount.Load() > 0 {
+			if msg = m.system.pop(); msg == nil {
+				continue // cannot happen: a message is pushed before it is counted
+			}
+			m.sysCount.Add(-1)
+			switch msg.(type) {
+			case *protoactor.SuspendMailbox:
+				m.suspended.Store(true)
+			case *protoactor.ResumeMailbox:
+				m.suspended.Store(false)
+			default:
+				m.invoker.InvokeSystemMessage(msg)
+			}
+			continue
+		}
+		if m.suspended.Load() {
+			return
+		}
+		if msg = m.nextUser(); msg != nil {
+			m.userCount.Add(-1)
+			handled++
+			idle = 0
+			if d, ok := msg.(*delivery); ok && m.closed.Load() {
+				m.rt.reroute(d) // the instance stopped with intents queued
+				continue
+			}
+			m.invoker.InvokeUserMessage(msg)
+			continue
+		}
+		if idle == lingerTurns {
+			return
+		}
+		idle++
+		goruntime.Gosched()
+	}
 }
 
 // admit decides whether d may enter the mailbox of kind/identity: its
