@@ -66,15 +66,15 @@ type checkedMailbox struct {
 	// batch holds user messages taken from user in one go; only the
 	// goroutine running the mailbox touches it. next indexes the first
 	// unhandled one; what a failure interrupts stays for the next run.
-	batch        []any
-	next         int
-	userCount    atomic.Int32
-	sysCount     atomic.Int32
-	running      atomic.Bool
-	suspended    atomic.Bool
-	invoker      protoactor.MessageInvoker
-	dispatcher   protoactor.Dispatcher
-	process      func() // m.processMessages, bound once
+	batch      []any
+	next       int
+	userCount  atomic.Int32
+	sysCount   atomic.Int32
+	running    atomic.Bool
+	suspended  atomic.Bool
+	invoker    protoactor.MessageInvoker
+	dispatcher protoactor.Dispatcher
+	process    func() // m.processMessages, bound once
 }
 
 // lingerTurns is how many times a drained mailbox yields, looking for more
