@@ -9,6 +9,7 @@ import (
 	protoactor "github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/packetflow/packetflow/capability"
 	"github.com/packetflow/packetflow/intent"
 )
 
@@ -244,7 +245,9 @@ func (rt *Runtime) admit(k *kind, identity string, d *delivery) error {
 		}
 		rt.stats.denied.Add(1)
 		ev := &PermissionDenied{At: now, IntentID: env.ID, IntentType: env.Type.Name(), Kind: k.name, Identity: identity, Principal: ctx.Principal}
-		ev.Missing = ctx.Grants.Missing(reqs, now)
+		if denied, ok := err.(*capability.DeniedError); ok {
+			ev.Missing = denied.Missing
+		}
 		rt.publish(ev)
 		rt.log.Info("audit: permission denied", "intent", env.ID, "type", ev.IntentType, "reactor", k.name+"/"+identity,
 			"principal", ev.Principal, "missing", fmt.Sprint(ev.Missing))
