@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -78,6 +79,10 @@ func (rt *Runtime) Request(ctx context.Context, caller *intent.Context, msg prot
 // authenticated peer) and waits for its reply until ctx is done or the
 // envelope's deadline passes.
 func (rt *Runtime) Deliver(ctx context.Context, env *intent.Envelope) (proto.Message, error) {
+	if env == nil || env.Type == nil || env.Message == nil {
+		rt.stats.rejected.Add(1)
+		return nil, fmt.Errorf("%w: envelope without a resolved type or a message", intent.ErrInvalid)
+	}
 	return rt.await(ctx, &delivery{env: env, replies: make(chan outcome, 1)})
 }
 

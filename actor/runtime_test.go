@@ -528,3 +528,18 @@ func TestNewContextRefusesBadGrants(t *testing.T) {
 	_, err = f.rt.NewContext("eve", "user:superuser")
 	require.ErrorIs(t, err, capability.ErrUnknownOperation)
 }
+
+func TestDeliverRefusesIncompleteEnvelopes(t *testing.T) {
+	f := newFixture(t, actor.Config{})
+	for _, env := range []*intent.Envelope{nil, {}, {Message: &counterpb.Increment{Counter: "a"}}} {
+		_, err := f.rt.Deliver(context.Background(), env)
+		require.ErrorIs(t, err, intent.ErrInvalid)
+	}
+	// A type that does not match the message is caught before any reactor.
+	getType, err := f.rt.Types().Lookup("packetflow.examples.counter.v1.Get")
+	require.NoError(t, err)
+	_, err = f.rt.Deliver(context.Background(), &intent.Envelope{ID: "x", Type: getType, Message: &counterpb.Reset{Counter: "a"}, Context: f.admin})
+	require.ErrorIs(t, err, intent.ErrInvalid)
+	require.Zero(t, f.calls.Load())
+	require.Zero(t, f.rt.Stats().Activations)
+}
