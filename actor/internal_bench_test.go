@@ -25,7 +25,9 @@ func BenchmarkSendPath(b *testing.B) {
 		b.Fatal(err)
 	}
 	r := NewReactor[int64]("counter", nil)
-	Handle(r, func(_ *Call, n int64, in *counterpb.Increment) (int64, *counterpb.Value, error) { return n + 1, nil, nil })
+	Handle(r, func(_ *Call, n int64, in *counterpb.Increment) (int64, *counterpb.Value, error) {
+		return n + 1, nil, nil
+	})
 	if err := rt.Register(r); err != nil {
 		b.Fatal(err)
 	}
