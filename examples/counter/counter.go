@@ -6,6 +6,7 @@ package counter
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/packetflow/packetflow/actor"
 	"github.com/packetflow/packetflow/capability"
@@ -28,8 +29,12 @@ func Define(rt *actor.Runtime, notify func(string)) error {
 	// The reactor: state is the count.
 	counter := actor.NewReactor[int64]("counter", nil)
 	actor.Handle(counter, func(c *actor.Call, n int64, in *counterpb.Increment) (int64, *counterpb.Value, error) {
-		c.Effect(say(notify, "Incrementing counter %s for user: %s", in.Counter, in.UserId))
-		return n + 1, &counterpb.Value{Counter: in.Counter, Count: n + 1}, nil
+		by := max(in.By, 1)
+		if in.By < 0 || n > math.MaxInt64-by {
+			return n, nil, fmt.Errorf("cannot add %d to %d", in.By, n)
+		}
+		c.Effect(say(notify, "Incrementing counter %s by %d for user: %s", in.Counter, by, in.UserId))
+		return n + by, &counterpb.Value{Counter: in.Counter, Count: n + by}, nil
 	})
 	actor.Handle(counter, func(c *actor.Call, _ int64, in *counterpb.Reset) (int64, *counterpb.Value, error) {
 		c.Effect(say(notify, "Resetting counter %s for user: %s", in.Counter, in.UserId))

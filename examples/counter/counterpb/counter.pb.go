@@ -23,11 +23,13 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Increment adds one to a counter. Requires user:basic.
+// Increment adds `by` to a counter (one when `by` is zero; negative is an
+// error). Requires user:basic.
 type Increment struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Counter       string                 `protobuf:"bytes,1,opt,name=counter,proto3" json:"counter,omitempty"`
 	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	By            int64                  `protobuf:"varint,3,opt,name=by,proto3" json:"by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -74,6 +76,13 @@ func (x *Increment) GetUserId() string {
 		return x.UserId
 	}
 	return ""
+}
+
+func (x *Increment) GetBy() int64 {
+	if x != nil {
+		return x.By
+	}
+	return 0
 }
 
 // Reset sets a counter to zero. Requires user:admin.
@@ -231,10 +240,11 @@ var File_packetflow_examples_counter_v1_counter_proto protoreflect.FileDescripto
 
 const file_packetflow_examples_counter_v1_counter_proto_rawDesc = "" +
 	"\n" +
-	",packetflow/examples/counter/v1/counter.proto\x12\x1epacketflow.examples.counter.v1\">\n" +
+	",packetflow/examples/counter/v1/counter.proto\x12\x1epacketflow.examples.counter.v1\"N\n" +
 	"\tIncrement\x12\x18\n" +
 	"\acounter\x18\x01 \x01(\tR\acounter\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\tR\x06userId\":\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x0e\n" +
+	"\x02by\x18\x03 \x01(\x03R\x02by\":\n" +
 	"\x05Reset\x12\x18\n" +
 	"\acounter\x18\x01 \x01(\tR\acounter\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\"\x1f\n" +
