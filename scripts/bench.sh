@@ -9,6 +9,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 go test -run '^$' -bench 'Check10Grants4Levels|Satisfies10Grants4Levels|Parse' -benchmem -count "$count" ./capability/ | tee -a "$out" >&2
 go test -run '^$' -bench 'Request|Send' -benchmem -count "$count" ./actor/ | tee -a "$out" >&2
+go test -run '^$' -bench 'PlacementOwner' -benchmem -count "$count" ./cluster/ | tee -a "$out" >&2
 go test -run '^$' -bench 'IdleReactorMemory' -benchtime 1x -count 1 ./actor/ | tee -a "$out" >&2
 
 awk '
