@@ -1,6 +1,13 @@
-// Package cluster is the PacketFlow node's place in a cluster. This part is
-// its membership: which nodes are members, what each hosts, and who joined,
-// left or died.
+// Package cluster is the PacketFlow node's place in a cluster. It has three
+// parts so far, not yet tied together into a node:
+//
+//   - Placement decides which member owns a virtual reactor (kind,
+//     identity), by rendezvous hashing over the members hosting the kind.
+//   - Membership says which nodes are members, what each hosts, and who
+//     joined, left or died.
+//   - Remote carries intent envelopes to another node's runtime over
+//     Proto.Actor remote (mutual TLS when configured) and their replies back,
+//     on a reply path of its own rather than Proto.Actor futures.
 //
 // Membership runs hashicorp/memberlist (SWIM gossip with suspicion) with
 // three additions:

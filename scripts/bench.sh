@@ -9,7 +9,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 go test -run '^$' -bench 'Check10Grants4Levels|Satisfies10Grants4Levels|Parse' -benchmem -count "$count" ./capability/ | tee -a "$out" >&2
 go test -run '^$' -bench 'Request|Send' -benchmem -count "$count" ./actor/ | tee -a "$out" >&2
-go test -run '^$' -bench 'PlacementOwner' -benchmem -count "$count" ./cluster/ | tee -a "$out" >&2
+go test -run '^$' -bench 'PlacementOwner|RemoteRequest' -benchmem -count "$count" ./cluster/ | tee -a "$out" >&2
 go test -run '^$' -bench 'IdleReactorMemory' -benchtime 1x -count 1 ./actor/ | tee -a "$out" >&2
 
 awk '
@@ -39,9 +39,9 @@ END {
   print ""
   print "| comparison | PacketFlow / raw Proto.Actor throughput |"
   print "| --- | ---: |"
-  split("BenchmarkRequest BenchmarkRequestParallel BenchmarkSend", groups, " ")
+  split("BenchmarkRequest BenchmarkRequestParallel BenchmarkSend BenchmarkRemoteRequest BenchmarkRemoteRequestParallel", groups, " ")
   split("packetflow packetflow-defaultdispatcher", impls, " ")
-  for (g = 1; g <= 3; g++) for (m = 1; m <= 2; m++) {
+  for (g = 1; g <= 5; g++) for (m = 1; m <= 2; m++) {
     pf = med[groups[g] "/impl=" impls[m]]; raw = med[groups[g] "/impl=protoactor"]
     if (pf > 0 && raw > 0) printf "| %s, %s | %.2f |\n", groups[g], impls[m], raw / pf
   }

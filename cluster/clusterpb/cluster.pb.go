@@ -308,6 +308,83 @@ func (x *DepartureAck) GetDepartingId() string {
 	return ""
 }
 
+// Flush asks the intake of a peer to answer with Flushed once it has received
+// everything the sender sent it before: messages between two nodes arrive in
+// order. A node that stops flushes to each peer it answered, so that its last
+// replies are delivered before it disconnects.
+type Flush struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Flush) Reset() {
+	*x = Flush{}
+	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Flush) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Flush) ProtoMessage() {}
+
+func (x *Flush) ProtoReflect() protoreflect.Message {
+	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Flush.ProtoReflect.Descriptor instead.
+func (*Flush) Descriptor() ([]byte, []int) {
+	return file_packetflow_cluster_v1_cluster_proto_rawDescGZIP(), []int{4}
+}
+
+// Flushed answers a Flush.
+type Flushed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Flushed) Reset() {
+	*x = Flushed{}
+	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Flushed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Flushed) ProtoMessage() {}
+
+func (x *Flushed) ProtoReflect() protoreflect.Message {
+	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Flushed.ProtoReflect.Descriptor instead.
+func (*Flushed) Descriptor() ([]byte, []int) {
+	return file_packetflow_cluster_v1_cluster_proto_rawDescGZIP(), []int{5}
+}
+
 var File_packetflow_cluster_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_packetflow_cluster_v1_cluster_proto_rawDesc = "" +
@@ -330,7 +407,9 @@ const file_packetflow_cluster_v1_cluster_proto_rawDesc = "" +
 	"\fDepartureAck\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12!\n" +
-	"\fdeparting_id\x18\x03 \x01(\tR\vdepartingIdB>Z<github.com/packetflow/packetflow/cluster/clusterpb;clusterpbb\x06proto3"
+	"\fdeparting_id\x18\x03 \x01(\tR\vdepartingId\"\a\n" +
+	"\x05Flush\"\t\n" +
+	"\aFlushedB>Z<github.com/packetflow/packetflow/cluster/clusterpb;clusterpbb\x06proto3"
 
 var (
 	file_packetflow_cluster_v1_cluster_proto_rawDescOnce sync.Once
@@ -344,12 +423,14 @@ func file_packetflow_cluster_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_packetflow_cluster_v1_cluster_proto_rawDescData
 }
 
-var file_packetflow_cluster_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_packetflow_cluster_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_packetflow_cluster_v1_cluster_proto_goTypes = []any{
 	(*MemberMeta)(nil),   // 0: packetflow.cluster.v1.MemberMeta
 	(*Notice)(nil),       // 1: packetflow.cluster.v1.Notice
 	(*Departure)(nil),    // 2: packetflow.cluster.v1.Departure
 	(*DepartureAck)(nil), // 3: packetflow.cluster.v1.DepartureAck
+	(*Flush)(nil),        // 4: packetflow.cluster.v1.Flush
+	(*Flushed)(nil),      // 5: packetflow.cluster.v1.Flushed
 }
 var file_packetflow_cluster_v1_cluster_proto_depIdxs = []int32{
 	2, // 0: packetflow.cluster.v1.Notice.departure:type_name -> packetflow.cluster.v1.Departure
@@ -376,7 +457,7 @@ func file_packetflow_cluster_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_packetflow_cluster_v1_cluster_proto_rawDesc), len(file_packetflow_cluster_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

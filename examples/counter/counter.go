@@ -33,11 +33,11 @@ func Define(rt *actor.Runtime, notify func(string)) error {
 		if in.By < 0 || n > math.MaxInt64-by {
 			return n, nil, fmt.Errorf("cannot add %d to %d", in.By, n)
 		}
-		c.Effect(say(notify, "Incrementing counter %s by %d for user: %s", in.Counter, by, in.UserId))
+		say(c, notify, "Incrementing counter %s by %d for user: %s", in.Counter, by, in.UserId)
 		return n + by, &counterpb.Value{Counter: in.Counter, Count: n + by}, nil
 	})
 	actor.Handle(counter, func(c *actor.Call, _ int64, in *counterpb.Reset) (int64, *counterpb.Value, error) {
-		c.Effect(say(notify, "Resetting counter %s for user: %s", in.Counter, in.UserId))
+		say(c, notify, "Resetting counter %s for user: %s", in.Counter, in.UserId)
 		return 0, &counterpb.Value{Counter: in.Counter}, nil
 	})
 	actor.Handle(counter, func(_ *actor.Call, n int64, in *counterpb.Get) (int64, *counterpb.Value, error) {
@@ -61,11 +61,13 @@ func registerIntents(types *intent.Registry) error {
 	return nil
 }
 
-func say(notify func(string), format string, args ...any) actor.Effect {
-	return func(context.Context) error {
-		if notify != nil {
-			notify(fmt.Sprintf(format, args...))
-		}
-		return nil
+// say schedules an effect that tells notify, when there is someone to tell.
+func say(c *actor.Call, notify func(string), format string, args ...any) {
+	if notify == nil {
+		return
 	}
+	c.Effect(func(context.Context) error {
+		notify(fmt.Sprintf(format, args...))
+		return nil
+	})
 }
