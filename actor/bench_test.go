@@ -83,14 +83,7 @@ func must(b *testing.B, err error) {
 	}
 }
 
-// protoactorDispatcher runs PacketFlow on Proto.Actor's default
-// goroutine-per-turn dispatcher, to show what PacketFlow's own costs.
-func protoactorDispatcher(c *actor.Config) { c.Dispatcher = protoactor.NewDefaultDispatcher(300) }
-
 func BenchmarkRequest(b *testing.B) {
-	b.Run("impl=packetflow-defaultdispatcher", func(b *testing.B) {
-		benchRequest(b, protoactorDispatcher)
-	})
 	b.Run("impl=packetflow", func(b *testing.B) { benchRequest(b) })
 	b.Run("impl=protoactor", func(b *testing.B) {
 		sys := rawSystem(b)
@@ -125,7 +118,6 @@ func benchRequest(b *testing.B, opts ...func(*actor.Config)) {
 const parallelInstances = 64
 
 func BenchmarkRequestParallel(b *testing.B) {
-	b.Run("impl=packetflow-defaultdispatcher", func(b *testing.B) { benchRequestParallel(b, protoactorDispatcher) })
 	b.Run("impl=packetflow", func(b *testing.B) { benchRequestParallel(b) })
 	b.Run("impl=protoactor", func(b *testing.B) {
 		sys := rawSystem(b)
@@ -169,7 +161,6 @@ func benchRequestParallel(b *testing.B, opts ...func(*actor.Config)) {
 // BenchmarkSend measures one-way throughput: b.N sends, then one request
 // that returns once the instance has handled all of them.
 func BenchmarkSend(b *testing.B) {
-	b.Run("impl=packetflow-defaultdispatcher", func(b *testing.B) { benchSend(b, protoactorDispatcher) })
 	b.Run("impl=packetflow", func(b *testing.B) { benchSend(b) })
 	b.Run("impl=protoactor", func(b *testing.B) {
 		sys := rawSystem(b)

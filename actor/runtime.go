@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	goruntime "runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -43,10 +42,8 @@ type Config struct {
 	// panicked. Zero: restart it from its committed state, at most 10 times
 	// within 10s, then stop it.
 	Supervisor protoactor.SupervisorStrategy
-	// Dispatcher runs reactor mailboxes. Zero: a dispatcher of 2×GOMAXPROCS
-	// workers owned by the runtime that falls back to a goroutine per turn
-	// when all are busy. protoactor.NewDefaultDispatcher(300) is Proto.Actor's
-	// goroutine-per-turn default.
+	// Dispatcher runs reactor mailboxes. Zero: Proto.Actor's default, a
+	// goroutine per mailbox turn, yielding every 300 messages.
 	Dispatcher protoactor.Dispatcher
 	// System is the Proto.Actor system to run on. Zero: a new local one,
 	// shut down by Stop. A system passed in is not shut down by Stop.
@@ -80,12 +77,14 @@ type Runtime struct {
 
 	instances  sync.WaitGroup // one per live reactor instance
 	dispatcher protoactor.Dispatcher
-	workers    *workerDispatcher // the default dispatcher, owned and stopped by the runtime
 	effects    effectRunner
 
 	stopping atomic.Bool
 	stopOnce sync.Once
 }
+
+// defaultThroughput is how many messages a mailbox handles before yielding.
+const defaultThroughput = 300
 
 // ErrStopped is returned by a runtime that is stopping or stopped.
 var ErrStopped = fmt.Errorf("%w: runtime stopped", intent.ErrUnavailable)
@@ -132,8 +131,7 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 	rt.effects.start(rt)
 	rt.dispatcher = cfg.Dispatcher
 	if rt.dispatcher == nil {
-		rt.workers = newWorkerDispatcher(2*goruntime.GOMAXPROCS(0), 300)
-		rt.dispatcher = rt.workers
+		rt.dispatcher = protoactor.NewDefaultDispatcher(defaultThroughput)
 	}
 	return rt, nil
 }
@@ -295,9 +293,6 @@ func (rt *Runtime) Stop() error {
 		}
 		if !rt.effects.stop(time.Until(deadline)) && err == nil {
 			err = errors.New("actor: effects did not finish within the stop timeout")
-		}
-		if rt.workers != nil {
-			rt.workers.stop()
 		}
 		if rt.ownSys {
 			rt.system.Shutdown()

@@ -40,9 +40,8 @@ END {
   print "| comparison | PacketFlow / raw Proto.Actor throughput |"
   print "| --- | ---: |"
   split("BenchmarkRequest BenchmarkRequestParallel BenchmarkSend BenchmarkRemoteRequest BenchmarkRemoteRequestParallel", groups, " ")
-  split("packetflow packetflow-defaultdispatcher", impls, " ")
-  for (g = 1; g <= 5; g++) for (m = 1; m <= 2; m++) {
-    pf = med[groups[g] "/impl=" impls[m]]; raw = med[groups[g] "/impl=protoactor"]
-    if (pf > 0 && raw > 0) printf "| %s, %s | %.2f |\n", groups[g], impls[m], raw / pf
+  for (g = 1; g <= 5; g++) {
+    pf = med[groups[g] "/impl=packetflow"]; raw = med[groups[g] "/impl=protoactor"]
+    if (pf > 0 && raw > 0) printf "| %s | %.2f |\n", groups[g], raw / pf
   }
 }' "$out"
