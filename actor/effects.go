@@ -9,6 +9,8 @@ import (
 	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/packetflow/packetflow/internal/wait"
 )
 
 // effectRunner runs effects after their handler committed. Each effect runs
@@ -56,7 +58,7 @@ func (rt *Runtime) runEffects(intentID, kind, identity string, effects []Effect)
 
 func (er *effectRunner) stop(timeout time.Duration) bool {
 	er.cancel()
-	return waitTimeout(&er.wg, timeout)
+	return wait.Group(&er.wg, timeout)
 }
 
 // HandleFailure makes the runner the supervisor strategy of effect actors:

@@ -17,6 +17,7 @@ import (
 
 	"github.com/packetflow/packetflow/capability"
 	"github.com/packetflow/packetflow/intent"
+	"github.com/packetflow/packetflow/internal/wait"
 )
 
 // Config configures a Runtime. The zero value is a working single-process
@@ -288,7 +289,7 @@ func (rt *Runtime) Stop() error {
 			})
 		}
 		deadline := time.Now().Add(rt.cfg.StopTimeout)
-		if !waitTimeout(&rt.instances, time.Until(deadline)) {
+		if !wait.Group(&rt.instances, time.Until(deadline)) {
 			err = errors.New("actor: reactors did not stop within the stop timeout")
 		}
 		if !rt.effects.stop(time.Until(deadline)) && err == nil {
@@ -299,17 +300,4 @@ func (rt *Runtime) Stop() error {
 		}
 	})
 	return err
-}
-
-func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-done:
-		return true
-	case <-t.C:
-		return false
-	}
 }

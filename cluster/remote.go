@@ -24,6 +24,7 @@ import (
 	"github.com/packetflow/packetflow/cluster/clusterpb"
 	"github.com/packetflow/packetflow/intent"
 	"github.com/packetflow/packetflow/intent/intentpb"
+	"github.com/packetflow/packetflow/internal/wait"
 )
 
 // IntakeName is the actor name of every node's intake: peers send an
@@ -538,12 +539,12 @@ func (r *Remote) Stop() error {
 		r.deliveriesMu.Lock()
 		r.draining = true
 		r.deliveriesMu.Unlock()
-		if !waitFor(&r.deliveries, r.settings.drainTimeout) {
+		if !wait.Group(&r.deliveries, r.settings.drainTimeout) {
 			r.log.Warn("remote intents still in flight after the drain timeout; cancelling them", slog.Duration("drain_timeout", r.settings.drainTimeout))
 		}
 		r.cancel()
 		// Cancelled deliveries return at once: Deliver stops waiting.
-		if !waitFor(&r.deliveries, r.settings.drainTimeout) && r.stopErr == nil {
+		if !wait.Group(&r.deliveries, r.settings.drainTimeout) && r.stopErr == nil {
 			r.stopErr = errors.New("cluster: remote deliveries did not end after cancellation")
 		}
 		r.flush()
@@ -559,19 +560,6 @@ func (r *Remote) shutdown() {
 	r.system.EventStream.Unsubscribe(r.events)
 	r.remote.Shutdown(true)
 	r.log.Info("remote stopped", slog.String("address", r.address))
-}
-
-func waitFor(wg *sync.WaitGroup, d time.Duration) bool {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-done:
-		return true
-	case <-t.C:
-		return false
-	}
 }
 
 // recoverUnary and recoverStream turn a panic in a gRPC handler of
