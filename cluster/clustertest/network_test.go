@@ -1,7 +1,9 @@
 package clustertest_test
 
 import (
+	"fmt"
 	"io"
+	"os"
 	"testing"
 	"time"
 
@@ -14,7 +16,25 @@ import (
 	"github.com/packetflow/packetflow/cluster/clustertest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain checks for leaked goroutines after the tests. memberlist does
+// not wait for its probe and gossip goroutines on Shutdown; they end within
+// a probe interval, so the check allows them a few seconds to go.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		deadline := time.Now().Add(5 * time.Second)
+		err := goleak.Find()
+		for err != nil && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			err = goleak.Find()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // receive returns the next packet t received, or fails after a second.
 func receive(t *testing.T, tr memberlist.Transport) *memberlist.Packet {
