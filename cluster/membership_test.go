@@ -7,7 +7,6 @@ import (
 	"log"
 	"log/slog"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/packetflow/packetflow/cluster"
@@ -25,25 +23,7 @@ import (
 	"github.com/packetflow/packetflow/cluster/clustertest"
 )
 
-// TestMain checks for leaked goroutines after the tests. memberlist does
-// not wait for its probe and gossip goroutines on Shutdown; they end within
-// a probe interval, so the check allows them a few seconds to go.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(5 * time.Second)
-		err := goleak.Find()
-		for err != nil && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-			err = goleak.Find()
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { clustertest.Main(m) }
 
 // Deadlines for conditions that take a few gossip rounds (convergence) and
 // for failure detection with the Fast profile (about 1 s); generous for -race

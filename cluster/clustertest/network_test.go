@@ -1,40 +1,19 @@
 package clustertest_test
 
 import (
-	"fmt"
 	"io"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/memberlist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/packetflow/packetflow/cluster"
 	"github.com/packetflow/packetflow/cluster/clustertest"
 )
 
-// TestMain checks for leaked goroutines after the tests. memberlist does
-// not wait for its probe and gossip goroutines on Shutdown; they end within
-// a probe interval, so the check allows them a few seconds to go.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(5 * time.Second)
-		err := goleak.Find()
-		for err != nil && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-			err = goleak.Find()
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { clustertest.Main(m) }
 
 // receive returns the next packet t received, or fails after a second.
 func receive(t *testing.T, tr memberlist.Transport) *memberlist.Packet {
