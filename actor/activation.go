@@ -93,16 +93,17 @@ func (l *lifecycle) Receive(ctx protoactor.Context) {
 		l.a.kind.active.CompareAndDelete(l.a.identity, l.a)
 	case *protoactor.Stopped:
 		// A stop after a failure leaves the mailbox suspended with intents
-		// in it. Resume it so they drain through closingInvoker, which
-		// re-routes them to a fresh activation instead of losing them.
+		// in it. Resume it so they drain: the closed mailbox re-routes them
+		// to a fresh activation instead of losing them.
 		l.a.mb.PostSystemMessage(&protoactor.ResumeMailbox{})
 		l.rt.instances.Done()
 	}
 	l.Actor.Receive(ctx)
 }
 
-// route posts d to the instance its intent addresses. The mailbox check
-// runs during the post; its verdict is d.refused.
+// route posts d to the instance its intent addresses and returns the
+// mailbox's verdict; a refused intent is not answered, the caller reports
+// the error.
 func (rt *Runtime) route(d *delivery) error {
 	if rt.stopping.Load() {
 		return ErrStopped
@@ -121,8 +122,7 @@ func (rt *Runtime) route(d *delivery) error {
 	if err != nil {
 		return err
 	}
-	a.mb.PostUserMessage(d)
-	return d.refused
+	return a.mb.post(d)
 }
 
 // maxReroutes bounds how often one intent follows a stopping instance to
@@ -137,7 +137,7 @@ func (rt *Runtime) reroute(d *delivery) {
 		d.answer(nil, fmt.Errorf("%w: %s kept reaching stopped reactors", intent.ErrUnavailable, d.env.ID))
 		return
 	}
-	if err := rt.route(d); err != nil && d.refused == nil {
+	if err := rt.route(d); err != nil {
 		rt.log.Debug("reroute failed", slog.String("intent", d.env.ID), slog.Any("err", err))
 		d.answer(nil, err)
 	}

@@ -22,9 +22,6 @@ type delivery struct {
 	// Buffered (1) and written without blocking, so a late answer after the
 	// caller gave up is dropped, never raced with.
 	replies chan outcome
-	// refused is set by the mailbox, on the posting goroutine and before the
-	// delivery is enqueued, when the intent is not admitted.
-	refused error
 	// hops counts re-routings after the target instance stopped.
 	hops int
 }
@@ -82,18 +79,15 @@ type checkedMailbox struct {
 // messages, before it goes idle.
 const lingerTurns = 8
 
+// PostUserMessage is Proto.Actor's way in (a PID send). The runtime posts
+// intents with post, which returns the mailbox's verdict to the sender.
 func (m *checkedMailbox) PostUserMessage(msg any) {
 	switch d := msg.(type) {
 	case *delivery:
-		if m.closed.Load() {
-			m.rt.reroute(d)
-			return
-		}
-		if err := m.rt.admit(m.kind, m.identity, d); err != nil {
-			d.refused = err
+		if err := m.post(d); err != nil {
 			d.answer(nil, err)
-			return
 		}
+		return
 	case protoactor.AutoReceiveMessage, protoactor.SystemMessage:
 	default:
 		m.rt.stats.nonIntent.Add(1)
@@ -101,6 +95,25 @@ func (m *checkedMailbox) PostUserMessage(msg any) {
 			"kind", m.kind.name, "identity", m.identity, "type", fmt.Sprintf("%T", msg))
 		return
 	}
+	m.enqueue(msg)
+}
+
+// post admits d and enqueues it, or returns why it was not admitted. An
+// intent for an instance that is stopping goes to a fresh activation, which
+// answers it; post then returns nil.
+func (m *checkedMailbox) post(d *delivery) error {
+	if m.closed.Load() {
+		m.rt.reroute(d)
+		return nil
+	}
+	if err := m.rt.admit(m.kind, m.identity, d); err != nil {
+		return err
+	}
+	m.enqueue(d)
+	return nil
+}
+
+func (m *checkedMailbox) enqueue(msg any) {
 	m.user.push(msg)
 	m.userCount.Add(1)
 	m.schedule()

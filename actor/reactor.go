@@ -110,10 +110,10 @@ func (a *instance[S]) Receive(pctx protoactor.Context) {
 	if !ok {
 		return
 	}
-	a.handle(pctx, d)
+	a.handle(d)
 }
 
-func (a *instance[S]) handle(pctx protoactor.Context, d *delivery) {
+func (a *instance[S]) handle(d *delivery) {
 	rt := a.rt
 	if !d.env.Deadline.IsZero() && !rt.now().Before(d.env.Deadline) {
 		rt.stats.expired.Add(1)
