@@ -41,7 +41,19 @@ type Spec[M proto.Message] struct {
 	// Identity names the reactor instance the intent is for, for example
 	// (*counterpb.Increment).GetCounter. Nil sends every intent of the type
 	// to the single instance named "default". An empty identity is invalid.
+	// Set Identity or IdentityField, not both.
 	Identity func(M) string
+	// IdentityField is the declarative form of Identity: the name of the
+	// message's string field that holds the identity, for example
+	// "counter". With it, Type.SetIdentity can address a message to an
+	// instance, which the HTTP API uses for its explicit "id".
+	IdentityField string
+	// Idempotent declares that handling an intent of this type twice has the
+	// effect of handling it once (a read, a reset to a fixed value). A node
+	// retries such an intent when its first attempt's outcome is unknown
+	// (its member was lost mid-request); any other intent then fails with
+	// ErrUnavailable and an unknown outcome rather than risk applying twice.
+	Idempotent bool
 }
 
 // DefaultIdentity is the identity used when a Spec has no Identity function.
@@ -56,7 +68,10 @@ type Type struct {
 	static   capability.Requirements
 	dynamic  func(proto.Message) ([]capability.Capability, error)
 	identity func(proto.Message) (string, error)
+	idField  protoreflect.FieldDescriptor // Spec.IdentityField, or nil
 	catalog  *capability.Catalog
+	// idempotent is Spec.Idempotent.
+	idempotent bool
 }
 
 // Name is the full protobuf name of the intent's message.
@@ -113,6 +128,38 @@ func (t *Type) Identity(m proto.Message) (string, error) {
 		return "", fmt.Errorf("%w %s: identity is %d bytes, limit %d", ErrInvalid, t.name, len(id), MaxIdentityBytes)
 	}
 	return id, nil
+}
+
+// Idempotent reports whether the type was declared idempotent (see
+// Spec.Idempotent).
+func (t *Type) Idempotent() bool { return t.idempotent }
+
+// SetIdentity addresses m to the instance id: when the type declares an
+// IdentityField that m leaves empty, it sets the field to id. It is an
+// error wrapping ErrInvalid when m already names another instance, when the
+// type cannot address id (it has no IdentityField and m's identity is not
+// id), or when id is not a valid identity.
+func (t *Type) SetIdentity(m proto.Message, id string) error {
+	if err := t.check(m); err != nil {
+		return err
+	}
+	if id == "" || len(id) > MaxIdentityBytes {
+		return fmt.Errorf("%w %s: identity must be 1 to %d bytes, got %d", ErrInvalid, t.name, MaxIdentityBytes, len(id))
+	}
+	if t.idField != nil {
+		pm := m.ProtoReflect()
+		if pm.Get(t.idField).String() == "" {
+			pm.Set(t.idField, protoreflect.ValueOfString(id))
+		}
+	}
+	got, err := t.Identity(m)
+	if err != nil {
+		return err
+	}
+	if got != id {
+		return fmt.Errorf("%w %s: the message addresses %s %q, not %q", ErrInvalid, t.name, t.kind, got, id)
+	}
+	return nil
 }
 
 // check reports a message that is not of type t: its requirements and
@@ -182,7 +229,7 @@ func Register[M proto.Message](r *Registry, spec Spec[M]) (*Type, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrInvalid, name, err)
 	}
-	t := &Type{name: name, kind: spec.Kind, msgType: mt, static: static, catalog: r.catalog}
+	t := &Type{name: name, kind: spec.Kind, msgType: mt, static: static, catalog: r.catalog, idempotent: spec.Idempotent}
 	if f := spec.RequiresFunc; f != nil {
 		t.dynamic = func(m proto.Message) ([]capability.Capability, error) {
 			msg, ok := m.(M)
@@ -190,6 +237,19 @@ func Register[M proto.Message](r *Registry, spec Spec[M]) (*Type, error) {
 				return nil, fmt.Errorf("message is a %T, not a %T", m, zero)
 			}
 			return f(msg)
+		}
+	}
+	if spec.IdentityField != "" {
+		if spec.Identity != nil {
+			return nil, fmt.Errorf("%w %s: set Identity or IdentityField, not both", ErrInvalid, name)
+		}
+		fd := mt.Descriptor().Fields().ByName(protoreflect.Name(spec.IdentityField))
+		if fd == nil || fd.Kind() != protoreflect.StringKind || fd.Cardinality() == protoreflect.Repeated {
+			return nil, fmt.Errorf("%w %s: IdentityField %q is not a singular string field of the message", ErrInvalid, name, spec.IdentityField)
+		}
+		t.idField = fd
+		t.identity = func(m proto.Message) (string, error) {
+			return m.ProtoReflect().Get(fd).String(), nil
 		}
 	}
 	if f := spec.Identity; f != nil {

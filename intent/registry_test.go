@@ -629,3 +629,75 @@ func TestRegistryFromJSON(t *testing.T) {
 		})
 	}
 }
+
+func TestIdentityField(t *testing.T) {
+	reg := NewRegistry(specCatalog(t))
+	inc, err := Register(reg, Spec[*counterpb.Increment]{Kind: "counter", IdentityField: "counter"})
+	require.NoError(t, err)
+	require.False(t, inc.Idempotent())
+	get, err := Register(reg, Spec[*counterpb.Get]{Kind: "counter", IdentityField: "counter", Idempotent: true})
+	require.NoError(t, err)
+	require.True(t, get.Idempotent())
+	single, err := Register(reg, Spec[*counterpb.Reset]{Kind: "counter"})
+	require.NoError(t, err)
+
+	id, err := inc.Identity(&counterpb.Increment{Counter: "c1"})
+	require.NoError(t, err)
+	require.Equal(t, "c1", id)
+
+	tests := []struct {
+		name    string
+		typ     *Type
+		msg     proto.Message
+		id      string
+		want    string // the identity afterwards
+		wantErr bool
+	}{
+		{name: "fills an empty field", typ: inc, msg: &counterpb.Increment{By: 2}, id: "c1", want: "c1"},
+		{name: "same identity already set", typ: inc, msg: &counterpb.Increment{Counter: "c1"}, id: "c1", want: "c1"},
+		{name: "another identity already set", typ: inc, msg: &counterpb.Increment{Counter: "c2"}, id: "c1", wantErr: true},
+		{name: "empty id", typ: inc, msg: &counterpb.Increment{}, id: "", wantErr: true},
+		{name: "id over the limit", typ: inc, msg: &counterpb.Increment{}, id: strings.Repeat("x", MaxIdentityBytes+1), wantErr: true},
+		{name: "single instance type, its identity", typ: single, msg: &counterpb.Reset{}, id: DefaultIdentity, want: DefaultIdentity},
+		{name: "single instance type, another id", typ: single, msg: &counterpb.Reset{}, id: "c1", wantErr: true},
+		{name: "message of another type", typ: inc, msg: &counterpb.Get{}, id: "c1", wantErr: true},
+		{name: "nil message", typ: inc, msg: nil, id: "c1", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			require.NotPanics(t, func() { err = tt.typ.SetIdentity(tt.msg, tt.id) })
+			if tt.wantErr {
+				requireErrorIs(t, err, ErrInvalid)
+				return
+			}
+			require.NoError(t, err)
+			got, err := tt.typ.Identity(tt.msg)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+
+	bad := []struct {
+		name string
+		reg  func(*Registry) error
+	}{
+		{"no such field", func(r *Registry) error {
+			_, err := Register(r, Spec[*counterpb.Increment]{Kind: "counter", IdentityField: "nope"})
+			return err
+		}},
+		{"not a string field", func(r *Registry) error {
+			_, err := Register(r, Spec[*counterpb.Increment]{Kind: "counter", IdentityField: "by"})
+			return err
+		}},
+		{"both Identity and IdentityField", func(r *Registry) error {
+			_, err := Register(r, Spec[*counterpb.Increment]{Kind: "counter", IdentityField: "counter", Identity: (*counterpb.Increment).GetCounter})
+			return err
+		}},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			requireErrorIs(t, tt.reg(NewRegistry(specCatalog(t))), ErrInvalid)
+		})
+	}
+}

@@ -48,11 +48,11 @@ func Define(rt *actor.Runtime, notify func(string)) error {
 
 func registerIntents(types *intent.Registry) error {
 	_, err1 := intent.Register(types, intent.Spec[*counterpb.Increment]{
-		Kind: "counter", Requires: []string{"user:basic"}, Identity: (*counterpb.Increment).GetCounter})
+		Kind: "counter", Requires: []string{"user:basic"}, IdentityField: "counter"})
 	_, err2 := intent.Register(types, intent.Spec[*counterpb.Reset]{
-		Kind: "counter", Requires: []string{"user:admin"}, Identity: (*counterpb.Reset).GetCounter})
+		Kind: "counter", Requires: []string{"user:admin"}, IdentityField: "counter", Idempotent: true})
 	_, err3 := intent.Register(types, intent.Spec[*counterpb.Get]{
-		Kind: "counter", Requires: []string{"user:basic"}, Identity: (*counterpb.Get).GetCounter})
+		Kind: "counter", Requires: []string{"user:basic"}, IdentityField: "counter", Idempotent: true})
 	for _, err := range []error{err1, err2, err3} {
 		if err != nil {
 			return err

@@ -69,13 +69,13 @@ func Define(rt *actor.Runtime) error {
 
 func registerIntents(types *intent.Registry) error {
 	_, err1 := intent.Register(types, intent.Spec[*filesystempb.ReadFile]{
-		Kind: "volume", Identity: (*filesystempb.ReadFile).GetVolume,
+		Kind: "volume", IdentityField: "volume", Idempotent: true,
 		RequiresFunc: func(m *filesystempb.ReadFile) ([]capability.Capability, error) { return need("read", m.Path) }})
 	_, err2 := intent.Register(types, intent.Spec[*filesystempb.WriteFile]{
-		Kind: "volume", Identity: (*filesystempb.WriteFile).GetVolume,
+		Kind: "volume", IdentityField: "volume", Idempotent: true,
 		RequiresFunc: func(m *filesystempb.WriteFile) ([]capability.Capability, error) { return need("write", m.Path) }})
 	_, err3 := intent.Register(types, intent.Spec[*filesystempb.DeleteFile]{
-		Kind: "volume", Identity: (*filesystempb.DeleteFile).GetVolume,
+		Kind: "volume", IdentityField: "volume",
 		RequiresFunc: func(m *filesystempb.DeleteFile) ([]capability.Capability, error) { return need("delete", m.Path) }})
 	return errors.Join(err1, err2, err3)
 }
