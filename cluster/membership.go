@@ -220,6 +220,38 @@ func listen(s settings, logger *log.Logger) (*memberlist.NetTransport, error) {
 	return nil, fmt.Errorf("cluster: listening for gossip on %s: %w", net.JoinHostPort(s.bindHost, strconv.Itoa(s.bindPort)), err)
 }
 
+// Join contacts peers (gossip addresses as in MembershipConfig.Join) and
+// retries with backoff, as StartMembership does, until one answers or ctx
+// ends. When it returns nil, Members includes every member the join
+// reported. Use it to start a membership alone (no MembershipConfig.Join)
+// and join later, for example after serving health checks. It returns
+// ErrStopped after Leave or Shutdown.
+func (m *Membership) Join(ctx context.Context, peers []string) error {
+	if len(peers) == 0 {
+		return invalid("Join needs at least one peer")
+	}
+	for _, p := range peers {
+		if p == "" {
+			return invalid("empty peer address in Join")
+		}
+	}
+	select {
+	case <-m.stop:
+		return ErrStopped
+	default:
+	}
+	if err := m.join(ctx, peers); err != nil {
+		select {
+		case <-m.stop:
+			return ErrStopped
+		default:
+		}
+		return err
+	}
+	m.flush(time.Time{})
+	return nil
+}
+
 func (m *Membership) join(ctx context.Context, peers []string) error {
 	backoff := m.profile.ProbeInterval
 	for attempt := 1; ; attempt++ {
@@ -233,6 +265,9 @@ func (m *Membership) join(ctx context.Context, peers []string) error {
 		case <-ctx.Done():
 			timer.Stop()
 			return fmt.Errorf("%w %v: %w (last attempt: %v)", ErrJoin, peers, ctx.Err(), err)
+		case <-m.stop:
+			timer.Stop()
+			return ErrStopped
 		case <-timer.C:
 		}
 		backoff = min(2*backoff, 10*m.profile.ProbeInterval)

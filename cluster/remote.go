@@ -18,7 +18,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/packetflow/packetflow/actor"
 	"github.com/packetflow/packetflow/cluster/clusterpb"
@@ -81,6 +80,10 @@ type Remote struct {
 	// Proto.Actor holds a connection to.
 	eventsMu  sync.Mutex
 	connected map[string]struct{}
+
+	// peers holds, for every peer address, whether Proto.Actor holds a
+	// connection to it (*atomic.Bool), readable without eventsMu.
+	peers sync.Map
 
 	// answered holds the address of every peer the intake has answered:
 	// Stop flushes to those still connected.
@@ -270,7 +273,13 @@ func (r *Remote) send(address string, msg proto.Message) (p *replyProcess, done 
 	registry := r.system.ProcessRegistry
 	// Process ids are unique (NextId is a counter), so Add cannot fail.
 	pid, _ := registry.Add(p, replyPrefix+registry.NextId())
+	// Pending first, then the peer's state: endpointEvent updates the
+	// state first, then marks the pending processes, so a connection made
+	// meanwhile is seen by one side or the other.
 	r.pending.Store(p, struct{}{})
+	if up, ok := r.peers.Load(address); ok && up.(*atomic.Bool).Load() {
+		p.connected.Store(true)
+	}
 	r.system.Root.RequestWithCustomSender(r.intakeAt(address), msg, pid)
 	return p, func() {
 		r.pending.Delete(p)
@@ -312,6 +321,9 @@ const replyPrefix = "packetflow-reply"
 type replyProcess struct {
 	address string
 	replies chan any // capacity 1
+	// connected is set once a connection to the peer is known to exist
+	// while the request is pending (see Remote.send and endpointEvent).
+	connected atomic.Bool
 }
 
 func (p *replyProcess) SendUserMessage(_ *protoactor.PID, m any) {
@@ -330,8 +342,10 @@ func (p *replyProcess) offer(m any) {
 }
 
 // connectionLost is what a replyProcess is offered when Proto.Actor reports
-// the connection to its peer terminated.
-type connectionLost struct{}
+// the connection to its peer terminated. connected says whether a
+// connection to the peer existed at any point while the request was
+// pending: without one the envelope never left this node.
+type connectionLost struct{ connected bool }
 
 // endpointEvent handles Proto.Actor's connection events. It runs on the
 // publisher's goroutine and does not block.
@@ -353,43 +367,50 @@ func (r *Remote) endpointEvent(m any) {
 	switch ev := m.(type) {
 	case *remote.EndpointConnectedEvent:
 		r.connected[ev.Address] = struct{}{}
+		r.peerUp(ev.Address).Store(true)
+		r.pending.Range(func(k, _ any) bool {
+			if p := k.(*replyProcess); p.address == ev.Address {
+				p.connected.Store(true)
+			}
+			return true
+		})
 		return
 	case *remote.EndpointTerminatedEvent:
 		lost = ev.Address
 		delete(r.connected, lost)
+		r.peerUp(lost).Store(false)
 	default:
 		return
 	}
 	r.pending.Range(func(k, _ any) bool {
 		if p := k.(*replyProcess); p.address == lost {
-			p.offer(connectionLost{})
+			p.offer(connectionLost{connected: p.connected.Load()})
 		}
 		return true
 	})
+}
+
+// peerUp returns the connection state of the peer at address.
+func (r *Remote) peerUp(address string) *atomic.Bool {
+	if up, ok := r.peers.Load(address); ok {
+		return up.(*atomic.Bool)
+	}
+	up, _ := r.peers.LoadOrStore(address, new(atomic.Bool))
+	return up.(*atomic.Bool)
 }
 
 // answer turns what a reply process received into Request's result.
 func answer(address, id string, m any) (proto.Message, error) {
 	switch m := m.(type) {
 	case *intentpb.Reply:
-		if m.IntentId != id {
-			return nil, fmt.Errorf("cluster: %s answered intent %s with the reply to %q", address, id, m.IntentId)
-		}
-		if err := intent.StatusError(m.Status); err != nil {
-			return nil, err
-		}
-		if m.Payload == nil {
-			return nil, nil
-		}
-		msg, err := anypb.UnmarshalNew(m.Payload, proto.UnmarshalOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("%w: reply to %s from %s: %w", intent.ErrInvalid, id, address, err)
-		}
-		return msg, nil
+		return ReplyOutcome(address, id, m)
 	case *protoactor.DeadLetterResponse:
-		return nil, fmt.Errorf("%w: no intake answers at %s (unreachable, or not serving intents)", intent.ErrUnavailable, address)
+		return nil, fmt.Errorf("%w: no intake answers at %s (unreachable, or not serving intents)", ErrNotDelivered, address)
 	case connectionLost:
-		return nil, fmt.Errorf("%w: no connection to %s (it could not be made, or was lost) before intent %s was answered", intent.ErrUnavailable, address, id)
+		if !m.connected {
+			return nil, fmt.Errorf("%w: no connection to %s could be made for intent %s", ErrNotDelivered, address, id)
+		}
+		return nil, fmt.Errorf("%w: the connection to %s was lost before intent %s was answered (outcome unknown)", intent.ErrUnavailable, address, id)
 	default:
 		return nil, fmt.Errorf("cluster: %s answered intent %s with a %T", address, id, m)
 	}
@@ -428,7 +449,7 @@ func (r *Remote) accept(pb *intentpb.Envelope, sender *protoactor.PID) {
 	r.deliveriesMu.Lock()
 	if r.draining {
 		r.deliveriesMu.Unlock()
-		r.reply(sender, &intentpb.Reply{IntentId: pb.GetId(), Status: intent.Status(ErrRemoteStopped)})
+		r.reply(sender, &intentpb.Reply{IntentId: pb.GetId(), Status: intent.Status(ErrRemoteStopped), NotDelivered: true})
 		return
 	}
 	r.deliveries.Add(1)
@@ -439,33 +460,17 @@ func (r *Remote) accept(pb *intentpb.Envelope, sender *protoactor.PID) {
 // deliver decodes pb, delivers it to the runtime and answers sender.
 func (r *Remote) deliver(pb *intentpb.Envelope, sender *protoactor.PID) {
 	defer r.deliveries.Done()
-	reply := &intentpb.Reply{IntentId: pb.GetId()}
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("remote delivery panicked", slog.String("intent", pb.GetId()), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
-			reply.Payload = nil
-			reply.Status = &intentpb.Status{Code: intentpb.Code_CODE_INTERNAL, Message: fmt.Sprintf("cluster: delivery of %s panicked: %v", pb.GetId(), p)}
-			r.reply(sender, reply)
+			r.reply(sender, &intentpb.Reply{IntentId: pb.GetId(), Status: &intentpb.Status{
+				Code: intentpb.Code_CODE_INTERNAL, Message: fmt.Sprintf("cluster: delivery of %s panicked: %v", pb.GetId(), p)}})
 		}
 	}()
-	env, err := r.rt.Types().Decode(pb)
-	if err == nil {
-		ctx := r.work
-		if env.Deadline.IsZero() {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, r.settings.requestTimeout)
-			defer cancel()
-		}
-		var msg proto.Message
-		if msg, err = r.rt.Deliver(ctx, env); err == nil && msg != nil {
-			if reply.Payload, err = anypb.New(msg); err != nil {
-				err = fmt.Errorf("cluster: encoding the reply to %s: %w", env.ID, err)
-			}
-		}
-	} else {
-		r.log.Debug("remote envelope refused", slog.String("intent", pb.GetId()), slog.Any("err", err))
+	reply := HandleEnvelope(r.work, r.rt, pb, r.settings.requestTimeout)
+	if reply.Status != nil && reply.Status.Code != intentpb.Code_CODE_OK {
+		r.log.Debug("remote intent failed", slog.String("intent", pb.GetId()), slog.String("status", reply.Status.String()))
 	}
-	reply.Status = intent.Status(err)
 	r.reply(sender, reply)
 }
 

@@ -95,10 +95,17 @@ func (n *Network) StartMemberships(t testing.TB, count int, configure ...func(i 
 	return ms
 }
 
-// WaitConverged waits until every membership of ms lists exactly want live
+// Member is what WaitConverged needs: *cluster.Membership and *cluster.Node
+// are both.
+type Member interface {
+	Members() []cluster.Member
+	Local() cluster.Member
+}
+
+// WaitConverged waits until every membership (or node) of ms lists exactly want live
 // members, the same ones, polling until timeout; then it fails the test with
 // each membership's view.
-func WaitConverged(t testing.TB, ms []*cluster.Membership, want int, timeout time.Duration) {
+func WaitConverged[M Member](t testing.TB, ms []M, want int, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -147,9 +154,12 @@ type Recorder struct {
 	changed chan struct{} // closed and replaced on every event
 }
 
-// Record subscribes a Recorder to m until the test ends. Like every
+// Record subscribes a Recorder to m (a *cluster.Membership or *cluster.Node)
+// until the test ends. Like every
 // subscriber it first receives an EventJoined for each current member.
-func Record(t testing.TB, m *cluster.Membership) *Recorder {
+func Record(t testing.TB, m interface {
+	Subscribe(func(cluster.Event)) (cancel func())
+}) *Recorder {
 	r := &Recorder{changed: make(chan struct{})}
 	t.Cleanup(m.Subscribe(func(ev cluster.Event) {
 		r.mu.Lock()

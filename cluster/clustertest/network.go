@@ -38,6 +38,7 @@ type Network struct {
 	// mu guards the fields below.
 	mu       sync.Mutex
 	live     map[string]*transport // by address
+	intents  map[string]*intents   // open intent transports, by address
 	addrs    map[string]string     // node name → address, kept across restarts
 	groups   map[string]int        // node name → partition group; nil when healed
 	nextPort int
@@ -50,6 +51,7 @@ type Network struct {
 func NewNetwork() *Network {
 	return &Network{
 		live:     make(map[string]*transport),
+		intents:  make(map[string]*intents),
 		addrs:    make(map[string]string),
 		nextPort: 7946,
 	}

@@ -464,10 +464,14 @@ func (x *Status) GetPlugin() string {
 
 // Reply answers one Envelope.
 type Reply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	IntentId      string                 `protobuf:"bytes,1,opt,name=intent_id,json=intentId,proto3" json:"intent_id,omitempty"`
-	Status        *Status                `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
-	Payload       *anypb.Any             `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	IntentId string                 `protobuf:"bytes,1,opt,name=intent_id,json=intentId,proto3" json:"intent_id,omitempty"`
+	Status   *Status                `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	Payload  *anypb.Any             `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
+	// Set with an UNAVAILABLE status when the receiver refused the intent
+	// before any reactor could see it (it is stopping): the sender may retry it
+	// on another member without risk of applying it twice.
+	NotDelivered  bool `protobuf:"varint,4,opt,name=not_delivered,json=notDelivered,proto3" json:"not_delivered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -523,6 +527,13 @@ func (x *Reply) GetPayload() *anypb.Any {
 	return nil
 }
 
+func (x *Reply) GetNotDelivered() bool {
+	if x != nil {
+		return x.NotDelivered
+	}
+	return false
+}
+
 var File_packetflow_intent_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_packetflow_intent_v1_envelope_proto_rawDesc = "" +
@@ -561,11 +572,12 @@ const file_packetflow_intent_v1_envelope_proto_rawDesc = "" +
 	"\x04code\x18\x01 \x01(\x0e2\x1a.packetflow.intent.v1.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x18\n" +
 	"\amissing\x18\x03 \x03(\tR\amissing\x12\x16\n" +
-	"\x06plugin\x18\x04 \x01(\tR\x06plugin\"\x8a\x01\n" +
+	"\x06plugin\x18\x04 \x01(\tR\x06plugin\"\xaf\x01\n" +
 	"\x05Reply\x12\x1b\n" +
 	"\tintent_id\x18\x01 \x01(\tR\bintentId\x124\n" +
 	"\x06status\x18\x02 \x01(\v2\x1c.packetflow.intent.v1.StatusR\x06status\x12.\n" +
-	"\apayload\x18\x03 \x01(\v2\x14.google.protobuf.AnyR\apayload*\xe4\x01\n" +
+	"\apayload\x18\x03 \x01(\v2\x14.google.protobuf.AnyR\apayload\x12#\n" +
+	"\rnot_delivered\x18\x04 \x01(\bR\fnotDelivered*\xe4\x01\n" +
 	"\x04Code\x12\v\n" +
 	"\aCODE_OK\x10\x00\x12\x1a\n" +
 	"\x16CODE_PERMISSION_DENIED\x10\x01\x12\x1b\n" +

@@ -1,0 +1,271 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/packetflow/packetflow/actor"
+	"github.com/packetflow/packetflow/capability"
+	"github.com/packetflow/packetflow/cluster"
+	"github.com/packetflow/packetflow/cluster/clustertest"
+	"github.com/packetflow/packetflow/examples/counter"
+	"github.com/packetflow/packetflow/examples/counter/counterpb"
+	"github.com/packetflow/packetflow/intent"
+)
+
+// defineCounter makes a node host the quick start's counter.
+func defineCounter(i int, cfg *cluster.NodeConfig) {
+	cfg.Define = func(rt *actor.Runtime) error { return counter.Define(rt, nil) }
+}
+
+// alice is a caller holding user:basic on node's runtime.
+func alice(t testing.TB, node *cluster.Node) *intent.Context {
+	t.Helper()
+	caller, err := node.Runtime().NewContext("alice", "user:basic")
+	require.NoError(t, err)
+	return caller
+}
+
+// getCount sends a Get for id through node and returns the count.
+func getCount(t testing.TB, node *cluster.Node, id string, timeout time.Duration) (int64, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	reply, err := node.Request(ctx, alice(t, node), &counterpb.Get{Counter: id})
+	if err != nil {
+		return 0, err
+	}
+	return reply.(*counterpb.Value).Count, nil
+}
+
+func increment(t testing.TB, node *cluster.Node, id string, timeout time.Duration) (int64, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	reply, err := node.Request(ctx, alice(t, node), &counterpb.Increment{Counter: id, By: 1})
+	if err != nil {
+		return 0, err
+	}
+	return reply.(*counterpb.Value).Count, nil
+}
+
+// owners returns the name of the owner of each counter as node sees it.
+func owners(t testing.TB, node *cluster.Node, ids []string) map[string]string {
+	t.Helper()
+	out := make(map[string]string, len(ids))
+	for _, id := range ids {
+		m, err := node.Owner("counter", id)
+		require.NoError(t, err)
+		out[id] = m.Name
+	}
+	return out
+}
+
+func counterIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("c%d", i)
+	}
+	return ids
+}
+
+// activations sums the reactor activations of every node.
+func activations(nodes ...*cluster.Node) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, n := range nodes {
+		out[n.Local().Name] = n.Runtime().Stats().Activations
+	}
+	return out
+}
+
+func TestNodeSpreadsAndAgrees(t *testing.T) {
+	for _, size := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d nodes", size), func(t *testing.T) {
+			t.Parallel()
+			nw := clustertest.NewNetwork()
+			nodes := nw.StartNodes(t, size, defineCounter)
+			clustertest.WaitConverged(t, nodes, size, converge)
+
+			ids := counterIDs(60)
+			want := owners(t, nodes[0], ids)
+			perOwner := map[string]int{}
+			for _, owner := range want {
+				perOwner[owner]++
+			}
+			require.Len(t, perOwner, size, "60 counters over %d nodes: every node owns some (%v)", size, perOwner)
+			for _, n := range nodes[1:] {
+				require.Equal(t, want, owners(t, n, ids), "node %s disagrees on owners", n.Local().Name)
+			}
+
+			// Each counter is incremented once through every node, and
+			// every increment lands on the one activation of its owner.
+			for _, id := range ids {
+				for i, n := range nodes {
+					got, err := increment(t, n, id, 5*time.Second)
+					require.NoError(t, err)
+					require.EqualValues(t, i+1, got, "counter %s through %s", id, n.Local().Name)
+				}
+			}
+			acts := activations(nodes...)
+			for name, owned := range perOwner {
+				require.EqualValues(t, owned, acts[name], "node %s activated %d counters, owns %d", name, acts[name], owned)
+			}
+		})
+	}
+}
+
+func TestNodeFailover(t *testing.T) {
+	t.Parallel()
+	nw := clustertest.NewNetwork()
+	nodes := nw.StartNodes(t, 3, defineCounter)
+	clustertest.WaitConverged(t, nodes, 3, converge)
+
+	ids := counterIDs(30)
+	before := owners(t, nodes[0], ids)
+	for _, id := range ids {
+		_, err := increment(t, nodes[0], id, 5*time.Second)
+		require.NoError(t, err)
+	}
+	victim := nodes[2]
+	name := victim.Local().Name
+	var moved []string
+	for id, owner := range before {
+		if owner == name {
+			moved = append(moved, id)
+		}
+	}
+	require.NotEmpty(t, moved)
+
+	victim.Kill()
+	start := time.Now()
+	// Requests sent before the survivors notice the death retry until
+	// the topology changes: each answers within its deadline, from a
+	// fresh activation on a survivor (state is in memory until durable
+	// state exists).
+	for _, id := range moved {
+		got, err := increment(t, nodes[1], id, detect)
+		require.NoError(t, err, "counter %s", id)
+		require.EqualValues(t, 1, got, "counter %s restarts on its new owner", id)
+	}
+	t.Logf("first %d moved counters answered %v after the kill", len(moved), time.Since(start))
+	for _, n := range nodes[:2] {
+		after := owners(t, n, ids)
+		for id, owner := range after {
+			require.NotEqual(t, name, owner)
+			if before[id] != name {
+				require.Equal(t, before[id], owner, "counter %s moved although its owner lives", id)
+			}
+		}
+	}
+	// Counters whose owner lives kept their state.
+	for id, owner := range before {
+		if owner != name {
+			got, err := getCount(t, nodes[0], id, 5*time.Second)
+			require.NoError(t, err)
+			require.EqualValues(t, 1, got, "counter %s", id)
+		}
+	}
+}
+
+func TestNodeMinorityDoesNotTakeOver(t *testing.T) {
+	t.Parallel()
+	nw := clustertest.NewNetwork()
+	nodes := nw.StartNodes(t, 5, defineCounter)
+	clustertest.WaitConverged(t, nodes, 5, converge)
+	ids := counterIDs(40)
+	before := owners(t, nodes[0], ids)
+
+	minority, majority := nodes[:2], nodes[2:]
+	nw.Partition([]string{"n1", "n2"}, []string{"n3", "n4", "n5"})
+	clustertest.WaitConverged(t, majority, 3, detect)
+	clustertest.WaitConverged(t, minority, 2, detect)
+	for _, n := range minority {
+		require.False(t, n.Ready(), "%s is in the minority", n.Local().Name)
+	}
+	for _, n := range majority {
+		require.True(t, n.Ready(), "%s is in the majority", n.Local().Name)
+	}
+
+	idle := activations(minority...)
+	for _, id := range ids {
+		_, err := getCount(t, minority[0], id, 100*time.Millisecond)
+		require.ErrorIs(t, err, intent.ErrUnavailable, "counter %s through the minority", id)
+		require.ErrorIs(t, err, cluster.ErrNoQuorum)
+	}
+	require.Equal(t, idle, activations(minority...), "the minority activated nothing")
+
+	// The majority serves every counter, those of the minority's members
+	// included.
+	for _, id := range ids {
+		_, err := getCount(t, majority[0], id, 5*time.Second)
+		require.NoError(t, err, "counter %s (owned by %s before) through the majority", id, before[id])
+	}
+}
+
+func TestNodeWaitsToJoin(t *testing.T) {
+	t.Parallel()
+	nw := clustertest.NewNetwork()
+	node, err := cluster.NewNode(nw.PrepareNode(cluster.NodeConfig{
+		Define: func(rt *actor.Runtime) error { return counter.Define(rt, nil) },
+		Join:   []string{"127.0.0.1:1"}, // nothing there
+		Logger: clustertest.Logger(t, 0),
+	}))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, node.Stop()) })
+	require.False(t, node.Ready())
+	_, err = getCount(t, node, "c1", 50*time.Millisecond)
+	require.ErrorIs(t, err, cluster.ErrNotDelivered)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, node.Join(ctx), cluster.ErrJoin)
+	require.False(t, node.Ready())
+}
+
+func TestNodeStopLeavesGracefully(t *testing.T) {
+	t.Parallel()
+	nw := clustertest.NewNetwork()
+	nodes := nw.StartNodes(t, 3, defineCounter)
+	clustertest.WaitConverged(t, nodes, 3, converge)
+	left := clustertest.Record(t, nodes[0])
+
+	require.NoError(t, nodes[2].Stop())
+	require.NoError(t, nodes[2].Stop(), "Stop is idempotent")
+	left.WaitFor(t, converge, "n3 left", clustertest.Is(cluster.EventLeft, "n3"))
+	_, err := nodes[2].Request(context.Background(), alice(t, nodes[2]), &counterpb.Get{Counter: "c1"})
+	require.ErrorIs(t, err, cluster.ErrNodeStopped)
+
+	// Two of three known members are left: a member that left is forgotten,
+	// so the survivors keep their quorum.
+	for _, id := range counterIDs(20) {
+		_, err := getCount(t, nodes[0], id, 5*time.Second)
+		require.NoError(t, err)
+	}
+	require.True(t, nodes[0].Ready())
+}
+
+func TestNodeRejectsBadConfigAndInput(t *testing.T) {
+	t.Parallel()
+	_, err := cluster.NewNode(cluster.NodeConfig{Name: "x", SplitBrain: 9})
+	require.ErrorIs(t, err, cluster.ErrInvalidConfig)
+	_, err = cluster.NewNode(cluster.NodeConfig{Name: "x", RequestTimeout: -1})
+	require.ErrorIs(t, err, cluster.ErrInvalidConfig)
+	_, err = cluster.NewNode(cluster.NodeConfig{Name: "x", Define: func(*actor.Runtime) error { return errors.New("boom") }})
+	require.ErrorContains(t, err, "boom")
+
+	nw := clustertest.NewNetwork()
+	node := nw.StartNode(t, cluster.NodeConfig{Define: func(rt *actor.Runtime) error { return counter.Define(rt, nil) }})
+	_, err = node.Deliver(context.Background(), nil)
+	require.ErrorIs(t, err, intent.ErrInvalid)
+	_, err = node.Request(context.Background(), alice(t, node), &counterpb.Get{}) // no identity
+	require.ErrorIs(t, err, intent.ErrInvalid)
+	caller, err := node.Runtime().NewContext("bob")
+	require.NoError(t, err)
+	_, err = node.Request(context.Background(), caller, &counterpb.Get{Counter: "c1"})
+	require.ErrorIs(t, err, capability.ErrPermissionDenied)
+}
