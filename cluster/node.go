@@ -224,7 +224,11 @@ func NewNode(cfg NodeConfig) (_ *Node, err error) {
 	if rcfg.Logger == nil {
 		rcfg.Logger = logger
 	}
-	rcfg.System = protoactor.NewActorSystem()
+	// Proto.Actor logs through the node's logger (it would otherwise write
+	// coloured text of its own to standard output).
+	rcfg.System = protoactor.NewActorSystem(protoactor.WithLoggerFactory(func(system *protoactor.ActorSystem) *slog.Logger {
+		return logger.With(slog.String("lib", "Proto.Actor"), slog.String("system", system.ID))
+	}))
 	if n.rt, err = actor.NewRuntime(rcfg); err != nil {
 		return nil, err
 	}

@@ -1,9 +1,12 @@
 // Command packetflow is PacketFlow's one binary.
 //
-//	packetflow demo    run the seed's quick start (the counter) in-process
+//	packetflow node          run a cluster member with the HTTP API
+//	packetflow send          send an intent through a node's HTTP API
+//	packetflow members       list a node's view of the cluster
+//	packetflow healthcheck   exit 0 when a node is a healthy member
+//	packetflow demo          run the seed's quick start (the counter) in-process
 //
-// Cluster commands (node, send, members, healthcheck) arrive with the
-// cluster layer.
+// Each command's -help lists its flags; README.md shows them in use.
 package main
 
 import (
@@ -13,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"github.com/packetflow/packetflow/examples/counter"
 )
@@ -20,12 +24,18 @@ import (
 const usage = `usage: packetflow <command> [flags]
 
 commands:
-  demo      run the quick start (a capability-checked counter) in-process and exit
-  help      show this help
+  node         run a cluster member hosting the example reactors, with the HTTP API
+  send         send an intent through a node's HTTP API and print the reply
+  members      print a node's view of the cluster members
+  healthcheck  exit 0 when a node is a healthy cluster member (for container healthchecks)
+  demo         run the quick start (a capability-checked counter) in-process and exit
+  help         show this help
+
+"packetflow <command> -help" lists a command's flags.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -54,6 +64,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "node":
+		return runNode(ctx, args[1:], stderr)
+	case "send":
+		return runSend(ctx, args[1:], stdout, stderr)
+	case "members":
+		return runMembers(ctx, args[1:], stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
