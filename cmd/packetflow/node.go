@@ -230,6 +230,10 @@ func serveNode(ctx context.Context, cfg cluster.NodeConfig, principals *web.Prin
 	if err != nil {
 		return fmt.Errorf("--http %s: %w", f.http, err)
 	}
+	if err := web.BridgeGoMetrics(); err != nil {
+		ln.Close()
+		return err
+	}
 	node, err := cluster.NewNode(cfg)
 	if err != nil {
 		ln.Close()
