@@ -199,7 +199,7 @@ func TestRemoteUnreachablePeerFailsWithinTheDeadline(t *testing.T) {
 		{"deadline first", 500 * time.Millisecond, "intent.ErrDeadlineExceeded"},
 		// Proto.Actor gives up on a peer after ConnectAttempts (1) failed
 		// dials and a 2 s pause; the Request fails as it does.
-		{"gives up before the deadline", 6 * time.Second, "intent.ErrUnavailable"},
+		{"gives up before the deadline", 6 * time.Second, "cluster.ErrNotDelivered"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := a.requestAt(freeAddress(t), "basic", &counterpb.Increment{Counter: "c1"}, tc.timeout)
@@ -270,7 +270,8 @@ func TestRemoteStop(t *testing.T) {
 		if o.Err == "" {
 			accepted++
 		}
-		return slices.Contains(o.Is, "intent.ErrUnavailable")
+		// Refused before any reactor saw it: safe to retry elsewhere.
+		return slices.Contains(o.Is, "cluster.ErrNotDelivered")
 	}), "b still takes new intents while it stops")
 	// ...and the one in flight is still answered.
 	b.do(peerCmd{Op: "release"})
@@ -638,6 +639,7 @@ func errResult(err error) peerResult {
 		{"intent.ErrInvalid", intent.ErrInvalid},
 		{"intent.ErrTooLarge", intent.ErrTooLarge},
 		{"cluster.ErrRemoteStopped", cluster.ErrRemoteStopped},
+		{"cluster.ErrNotDelivered", cluster.ErrNotDelivered},
 	} {
 		if errors.Is(err, s.err) {
 			r.Is = append(r.Is, s.name)
