@@ -141,14 +141,29 @@ type Node struct {
 	joinPeers []string
 	view      atomic.Pointer[view]
 
-	mu          sync.Mutex        // guards known and view changes
+	mu          sync.Mutex        // guards known, alive and view changes
 	known       map[string]Member // live and dead members, by id
+	// alive holds a context per live member, cancelled when the member is
+	// declared dead or left: requests to it are abandoned then, rather
+	// than waiting for a connection that may never report its loss (a
+	// SIGKILLed container's address simply stops answering).
+	alive map[string]memberLife
 	unsubscribe func()
 
 	stopped  chan struct{}
 	stopOnce sync.Once
 	stopErr  error
 }
+
+// memberLife is the lifetime of one member as this node sees it.
+type memberLife struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// errOwnerLost is the cause of a request context cancelled because its
+// target member was declared dead or left.
+var errOwnerLost = errors.New("cluster: owner lost")
 
 // view is one immutable topology: the live members, the placement over
 // them, and whether they are a quorum. changed is closed when the next view
@@ -214,6 +229,7 @@ func NewNode(cfg NodeConfig) (_ *Node, err error) {
 		timeout: cfg.RequestTimeout,
 		leave:   cfg.LeaveTimeout,
 		known:   map[string]Member{},
+		alive:   map[string]memberLife{},
 		stopped: make(chan struct{}),
 	}
 	if n.timeout == 0 {
@@ -329,14 +345,45 @@ func (n *Node) observe(ev Event) {
 			}
 		}
 		n.known[m.ID] = m
+		if _, ok := n.alive[m.ID]; !ok {
+			ctx, cancel := context.WithCancel(context.Background())
+			n.alive[m.ID] = memberLife{ctx, cancel}
+		}
 	case EventLeft:
 		delete(n.known, m.ID)
+		n.lost(m.ID)
 	case EventDied:
 		n.known[m.ID] = m
+		n.lost(m.ID)
 	}
 	n.publish()
 	n.log.Info("membership changed", slog.String("event", ev.String()))
 }
+
+// lost abandons the requests in flight to member id. n.mu is held.
+func (n *Node) lost(id string) {
+	if life, ok := n.alive[id]; ok {
+		life.cancel()
+		delete(n.alive, id)
+	}
+}
+
+// life returns the lifetime of member id: a cancelled context once it is
+// gone.
+func (n *Node) life(id string) context.Context {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if life, ok := n.alive[id]; ok {
+		return life.ctx
+	}
+	return closedContext
+}
+
+var closedContext = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
 
 // publish replaces the view with one built from known. n.mu is held.
 func (n *Node) publish() {
@@ -455,7 +502,7 @@ func (n *Node) Deliver(ctx context.Context, env *intent.Envelope) (proto.Message
 			if owner.ID == n.local.ID {
 				reply, err = n.rt.Deliver(ctx, env)
 			} else {
-				reply, err = n.transport.Request(ctx, owner.Address, env)
+				reply, err = n.remote(ctx, owner, env)
 			}
 			if err == nil {
 				return reply, nil
@@ -480,6 +527,20 @@ func (n *Node) Deliver(ctx context.Context, env *intent.Envelope) (proto.Message
 			return nil, fmt.Errorf("%w: no member took intent %s before its deadline (%d attempts; last: %w)", intent.ErrUnavailable, env.ID, attempt, err)
 		}
 	}
+}
+
+// remote sends env to owner, abandoning the wait when owner is declared
+// dead or leaves: the outcome is then unknown.
+func (n *Node) remote(ctx context.Context, owner Member, env *intent.Envelope) (proto.Message, error) {
+	rctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(n.life(owner.ID), func() { cancel(errOwnerLost) })
+	reply, err := n.transport.Request(rctx, owner.Address, env)
+	stop()
+	cancel(nil)
+	if err != nil && errors.Is(context.Cause(rctx), errOwnerLost) && ctx.Err() == nil {
+		return nil, fmt.Errorf("%w: member %s was lost before it answered intent %s (outcome unknown)", intent.ErrUnavailable, owner.Name, env.ID)
+	}
+	return reply, err
 }
 
 // retryable reports whether an attempt that failed with err may be made

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/packetflow/packetflow/actor"
 	"github.com/packetflow/packetflow/capability"
@@ -268,4 +270,110 @@ func TestNodeRejectsBadConfigAndInput(t *testing.T) {
 	require.NoError(t, err)
 	_, err = node.Request(context.Background(), caller, &counterpb.Get{Counter: "c1"})
 	require.ErrorIs(t, err, capability.ErrPermissionDenied)
+}
+
+// defineSlow makes a node host kind "slow": its handler reports each intent
+// on entered and then waits for release. StringValue intents (identity: the
+// value) are not idempotent, BytesValue ones (identity: the bytes) are.
+func defineSlow(entered chan<- string, release <-chan struct{}) func(*actor.Runtime) error {
+	return func(rt *actor.Runtime) error {
+		if err := rt.DefineSchema("user", []string{"basic"}); err != nil {
+			return err
+		}
+		if _, err := intent.Register(rt.Types(), intent.Spec[*wrapperspb.StringValue]{
+			Kind: "slow", Requires: []string{"user:basic"}, IdentityField: "value"}); err != nil {
+			return err
+		}
+		if _, err := intent.Register(rt.Types(), intent.Spec[*wrapperspb.BytesValue]{
+			Kind: "slow", Requires: []string{"user:basic"}, Idempotent: true,
+			Identity: func(m *wrapperspb.BytesValue) string { return string(m.Value) }}); err != nil {
+			return err
+		}
+		slow := actor.NewReactor[int]("slow", nil)
+		wait := func(c *actor.Call) {
+			entered <- c.Identity()
+			<-release
+		}
+		actor.Handle(slow, func(c *actor.Call, s int, _ *wrapperspb.StringValue) (int, *wrapperspb.StringValue, error) {
+			wait(c)
+			return s + 1, wrapperspb.String(c.Identity()), nil
+		})
+		actor.Handle(slow, func(c *actor.Call, s int, _ *wrapperspb.BytesValue) (int, *wrapperspb.StringValue, error) {
+			wait(c)
+			return s, wrapperspb.String(c.Identity()), nil
+		})
+		return rt.Register(slow)
+	}
+}
+
+// TestNodeAbandonsRequestsToALostMember: a request waiting on a member
+// that stops answering without closing its connections (partitioned, or a
+// killed container) is abandoned as soon as the member is declared dead,
+// not at its deadline: an idempotent one is retried on the new owner, any
+// other fails with an unknown outcome.
+func TestNodeAbandonsRequestsToALostMember(t *testing.T) {
+	t.Parallel()
+	entered := make(chan string, 16)
+	stuck, free := make(chan struct{}), make(chan struct{})
+	close(free)
+	defer close(stuck)
+	nw := clustertest.NewNetwork()
+	// n3's handlers wait until the test ends; n1's and n2's answer at once.
+	nodes := nw.StartNodes(t, 3, func(i int, cfg *cluster.NodeConfig) {
+		release := free
+		if i == 2 {
+			release = stuck
+		}
+		cfg.Define = defineSlow(entered, release)
+	})
+	clustertest.WaitConverged(t, nodes, 3, converge)
+
+	// Two identities owned by n3, asked through n1.
+	var ids []string
+	for k := 0; len(ids) < 2; k++ {
+		if owner, _ := nodes[0].Owner("slow", fmt.Sprint(k)); owner.Name == "n3" {
+			ids = append(ids, fmt.Sprint(k))
+		}
+	}
+	caller := alice(t, nodes[0])
+	type result struct {
+		reply proto.Message
+		err   error
+	}
+	send := func(msg proto.Message) <-chan result {
+		out := make(chan result, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			reply, err := nodes[0].Request(ctx, caller, msg)
+			out <- result{reply, err}
+		}()
+		return out
+	}
+	plain := send(wrapperspb.String(ids[0]))
+	require.Equal(t, ids[0], <-entered)
+	idempotent := send(wrapperspb.Bytes([]byte(ids[1])))
+	require.Equal(t, ids[1], <-entered)
+
+	start := time.Now()
+	nw.Partition([]string{"n3"})
+	for _, c := range []struct {
+		name string
+		out  <-chan result
+	}{{"plain", plain}, {"idempotent", idempotent}} {
+		select {
+		case r := <-c.out:
+			if c.name == "plain" {
+				require.ErrorIs(t, r.err, intent.ErrUnavailable)
+				require.NotErrorIs(t, r.err, cluster.ErrNotDelivered, "it reached a reactor")
+				require.ErrorContains(t, r.err, "outcome unknown")
+			} else {
+				require.NoError(t, r.err, "retried on the new owner")
+				require.Equal(t, ids[1], r.reply.(*wrapperspb.StringValue).Value)
+			}
+			t.Logf("%s request answered %v after the partition: %v", c.name, time.Since(start), r.err)
+		case <-time.After(detect):
+			t.Fatalf("the %s request still waits %v after its owner was cut off", c.name, detect)
+		}
+	}
 }
