@@ -12,6 +12,8 @@ help:
 	@echo "bench        run the benchmarks README.md quotes and print the table"
 	@echo "fuzz         run each fuzz target for FUZZTIME (default 30s)"
 	@echo "demo         run the quick start"
+	@echo "image        build bin/packetflow statically and the FROM-scratch image $(IMAGE)"
+	@echo "compose-test three members in Docker: kill one, time until every counter answers again"
 
 build:
 	$(GO) build ./...
@@ -39,3 +41,14 @@ fuzz:
 
 demo:
 	$(GO) run ./cmd/packetflow demo
+
+# The container image: a static binary built here, copied into a FROM-scratch
+# image (nothing is pulled). docker-compose.yml runs three members of it.
+.PHONY: image compose-test
+IMAGE ?= packetflow:dev
+image:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/packetflow ./cmd/packetflow
+	docker build -t $(IMAGE) .
+
+compose-test:
+	./scripts/compose-failover.sh

@@ -141,13 +141,13 @@ type Node struct {
 	joinPeers []string
 	view      atomic.Pointer[view]
 
-	mu          sync.Mutex        // guards known, alive and view changes
-	known       map[string]Member // live and dead members, by id
+	mu    sync.Mutex        // guards known, alive and view changes
+	known map[string]Member // live and dead members, by id
 	// alive holds a context per live member, cancelled when the member is
 	// declared dead or left: requests to it are abandoned then, rather
 	// than waiting for a connection that may never report its loss (a
 	// SIGKILLed container's address simply stops answering).
-	alive map[string]memberLife
+	alive       map[string]memberLife
 	unsubscribe func()
 
 	stopped  chan struct{}
