@@ -11,6 +11,10 @@ go test -run '^$' -bench 'Check10Grants4Levels|Satisfies10Grants4Levels|Parse' -
 go test -run '^$' -bench 'Request|Send' -benchmem -count "$count" ./actor/ | tee -a "$out" >&2
 go test -run '^$' -bench 'PlacementOwner|RemoteRequest' -benchmem -count "$count" ./cluster/ | tee -a "$out" >&2
 go test -run '^$' -bench 'IdleReactorMemory' -benchtime 1x -count 1 ./actor/ | tee -a "$out" >&2
+go test -run '^$' -bench 'HTTPIntent' -benchtime 2s -count "$count" ./web/ | tee -a "$out" >&2
+# Cluster timings: each iteration starts (and for Failover kills) a cluster.
+go test -run '^$' -bench 'Convergence' -benchtime 5x -count 1 ./cluster/ | tee -a "$out" >&2
+go test -run '^$' -bench 'Failover' -benchtime 5x -count 1 ./cluster/ | tee -a "$out" >&2
 
 awk '
 function median(list,   n, a, i, j, t) {
@@ -24,17 +28,21 @@ function median(list,   n, a, i, j, t) {
     if ($(i+1) == "ns/op" && $i + 0 > 0) ns[name] = ns[name] " " $i
     if ($(i+1) == "allocs/op") allocs[name] = $i
     if ($(i+1) == "B/reactor") mem[name] = $i
+    if ($(i+1) ~ /^(p50-µs|p99-µs|converge-ms|failover-ms)$/) vals[name, $(i+1)] = vals[name, $(i+1)] " " $i
   }
   if (!(name in seen)) { seen[name] = 1; order[++n] = name }
 }
 END {
-  print "| benchmark | median ns/op | allocs/op | B/reactor |"
-  print "| --- | ---: | ---: | ---: |"
+  split("p50-µs p99-µs converge-ms failover-ms", units, " ")
+  print "| benchmark | median ns/op | allocs/op | B/reactor | other medians |"
+  print "| --- | ---: | ---: | ---: | --- |"
   for (k = 1; k <= n; k++) {
     b = order[k]
     m = (b in ns) ? sprintf("%.1f", median(ns[b])) : "-"
     med[b] = (b in ns) ? median(ns[b]) : 0
-    printf "| %s | %s | %s | %s |\n", b, m, (b in allocs) ? allocs[b] : "-", (b in mem) ? mem[b] : "-"
+    other = ""
+    for (u = 1; u <= 4; u++) if ((b, units[u]) in vals) other = other sprintf(" %s %.1f", units[u], median(vals[b, units[u]]))
+    printf "| %s | %s | %s | %s | %s |\n", b, m, (b in allocs) ? allocs[b] : "-", (b in mem) ? mem[b] : "-", other
   }
   print ""
   print "| comparison | PacketFlow / raw Proto.Actor throughput |"
