@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -416,6 +418,21 @@ func (n *Node) Local() Member { return n.members.Local() }
 
 // Members returns the live members, this node included, sorted by id.
 func (n *Node) Members() []Member { return n.members.Members() }
+
+// KnownMembers returns the members this node counts for its quorum, sorted
+// by id: the live ones and those declared dead that no new process of the
+// same name has replaced yet (with StatusDead). Members that left are not
+// among them.
+func (n *Node) KnownMembers() []Member {
+	n.mu.Lock()
+	out := make([]Member, 0, len(n.known))
+	for _, m := range n.known {
+		out = append(out, m.clone())
+	}
+	n.mu.Unlock()
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
 
 // Subscribe calls fn with every membership event; see Membership.Subscribe.
 func (n *Node) Subscribe(fn func(Event)) (cancel func()) { return n.members.Subscribe(fn) }

@@ -191,6 +191,16 @@ func TestNodeMinorityDoesNotTakeOver(t *testing.T) {
 	}
 	for _, n := range majority {
 		require.True(t, n.Ready(), "%s is in the majority", n.Local().Name)
+		known := n.KnownMembers()
+		require.Len(t, known, 5, "the dead still count for the quorum")
+		dead := 0
+		for _, m := range known {
+			if m.Status == cluster.StatusDead {
+				dead++
+				require.Contains(t, []string{"n1", "n2"}, m.Name)
+			}
+		}
+		require.Equal(t, 2, dead)
 	}
 
 	idle := activations(minority...)

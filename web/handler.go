@@ -35,6 +35,13 @@ type Node interface {
 	Ready() bool
 }
 
+// knownMembers is implemented by nodes that also know members declared
+// dead that still count (cluster.Node: for its quorum); /v1/members lists
+// them with status "dead", so an operator sees why a node lacks quorum.
+type knownMembers interface {
+	KnownMembers() []cluster.Member
+}
+
 // Config configures a Handler. The zero value serves a node that accepts no
 // token.
 type Config struct {
@@ -184,6 +191,9 @@ func (h *Handler) serveMembers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	members := h.node.Members()
+	if k, ok := h.node.(knownMembers); ok {
+		members = k.KnownMembers()
+	}
 	out := MembersResponse{Members: make([]MemberInfo, 0, len(members))}
 	for _, m := range members {
 		kinds := m.Kinds

@@ -68,3 +68,27 @@ func TestMetricsMethod(t *testing.T) {
 	require.Equal(t, http.StatusMethodNotAllowed, res.status, res.raw)
 	require.Equal(t, "method_not_allowed", res.errorCode())
 }
+
+// knowingNode is a node that also counts dead members (as cluster.Node
+// does for its quorum).
+type knowingNode struct {
+	*fakeNode
+	known []cluster.Member
+}
+
+func (n knowingNode) KnownMembers() []cluster.Member { return n.known }
+
+func TestMembersListsKnownDeadMembers(t *testing.T) {
+	node := newNode(t)
+	node.setMembers(cluster.Member{ID: "a-1", Name: "n1", Address: "10.0.0.1:8090", Status: cluster.StatusAlive})
+	h := newHandler(t, knowingNode{node, []cluster.Member{
+		{ID: "a-1", Name: "n1", Address: "10.0.0.1:8090", Status: cluster.StatusAlive},
+		{ID: "c-3", Name: "n3", Address: "10.0.0.3:8090", Status: cluster.StatusDead},
+	}})
+	res := do(t, h, http.MethodGet, "/v1/members", "", "")
+	require.Equal(t, http.StatusOK, res.status, res.raw)
+	require.JSONEq(t, `{"members":[
+		{"id":"a-1","name":"n1","address":"10.0.0.1:8090","kinds":[],"status":"alive"},
+		{"id":"c-3","name":"n3","address":"10.0.0.3:8090","kinds":[],"status":"dead"}
+	]}`, res.raw)
+}
