@@ -43,9 +43,9 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/packetflow/packetflow/cluster"
-	"github.com/packetflow/packetflow/cluster/provider"
 	"github.com/packetflow/packetflow/cluster/clustertest"
 	"github.com/packetflow/packetflow/cluster/internal/providerproc"
+	"github.com/packetflow/packetflow/cluster/provider"
 )
 
 // Deadlines: a few gossip rounds, and failure detection with the Fast
