@@ -250,7 +250,7 @@ func NewNode(cfg NodeConfig) (_ *Node, err error) {
 	if n.rt, err = actor.NewRuntime(rcfg); err != nil {
 		return nil, err
 	}
-	undo := []func(){func() { _ = n.rt.Stop() }}
+	undo := []func(){func() { _ = n.rt.Stop(); rcfg.System.Shutdown() }}
 	defer func() {
 		if err != nil {
 			for i := len(undo) - 1; i >= 0; i-- {
@@ -594,6 +594,7 @@ func (n *Node) Stop() error {
 			errs = append(errs, err)
 		}
 		errs = append(errs, n.transport.Stop(), n.rt.Stop())
+		n.rt.System().Shutdown()
 		n.stopErr = errors.Join(errs...)
 		n.log.Info("node stopped")
 	})
@@ -610,6 +611,7 @@ func (n *Node) Kill() {
 		n.unsubscribe()
 		n.members.Shutdown()
 		n.stopErr = errors.Join(n.transport.Stop(), n.rt.Stop())
+		n.rt.System().Shutdown()
 		n.log.Info("node killed")
 	})
 }
