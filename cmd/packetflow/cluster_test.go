@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/packetflow/packetflow/cluster"
+	"github.com/packetflow/packetflow/cluster/tlstest"
 	"github.com/packetflow/packetflow/web"
 )
 
@@ -153,10 +155,38 @@ func TestClusterOfProcessesSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three processes")
 	}
+	t.Run("plaintext", func(t *testing.T) { survivesSIGKILL(t, nil) })
+	t.Run("mutual TLS and gossip key", func(t *testing.T) { survivesSIGKILL(t, secure(t)) })
+}
+
+// secure writes a CA, a certificate and key per node (for 127.0.0.1) and a
+// gossip key, and returns each node's security flags.
+func secure(t *testing.T) func(name string) []string {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "packetflow-test-ca")
+	caFile := filepath.Join(dir, "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, ca.PEM(), 0o600))
+	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	return func(name string) []string {
+		certPEM, keyPEM := tlstest.PEM(t, ca.Issue(t, name, "127.0.0.1"))
+		certFile, keyFile := filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
+		require.NoError(t, os.WriteFile(certFile, certPEM, 0o600))
+		require.NoError(t, os.WriteFile(keyFile, keyPEM, 0o600))
+		return []string{"--tls-cert", certFile, "--tls-key", keyFile, "--tls-ca", caFile, "--gossip-key", key}
+	}
+}
+
+func survivesSIGKILL(t *testing.T, security func(name string) []string) {
+	flags := func(name string, extra ...string) []string {
+		if security != nil {
+			extra = append(extra, security(name)...)
+		}
+		return extra
+	}
 	gossip1 := freeAddr(t)
-	n1 := startNode(t, "n1", "--gossip", gossip1)
-	n2 := startNode(t, "n2", "--gossip", freeAddr(t), "--join", gossip1)
-	n3 := startNode(t, "n3", "--gossip", freeAddr(t), "--join", gossip1)
+	n1 := startNode(t, "n1", flags("n1", "--gossip", gossip1)...)
+	n2 := startNode(t, "n2", flags("n2", "--gossip", freeAddr(t), "--join", gossip1)...)
+	n3 := startNode(t, "n3", flags("n3", "--gossip", freeAddr(t), "--join", gossip1)...)
 	nodes := []*process{n1, n2, n3}
 
 	var ids map[string]string // member name → id
