@@ -155,6 +155,8 @@ func TestNodeFailover(t *testing.T) {
 		require.EqualValues(t, 1, got, "counter %s restarts on its new owner", id)
 	}
 	t.Logf("first %d moved counters answered %v after the kill", len(moved), time.Since(start))
+	// nodes[0] may declare the victim dead a little after nodes[1] did.
+	clustertest.WaitConverged(t, nodes[:2], 2, detect)
 	for _, n := range nodes[:2] {
 		after := owners(t, n, ids)
 		for id, owner := range after {
