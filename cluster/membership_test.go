@@ -29,8 +29,8 @@ func TestMain(m *testing.M) { clustertest.Main(m) }
 // for failure detection with the Fast profile (about 1 s); generous for -race
 // on two cores.
 const (
-	converge = 5 * time.Second
-	detect   = 10 * time.Second
+	converge = 10 * time.Second
+	detect   = 15 * time.Second
 )
 
 func TestConverges(t *testing.T) {
