@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Member is one node of the cluster as the membership layer reports it.
@@ -36,6 +37,16 @@ func (m Member) String() string { return fmt.Sprintf("%s (%s)", m.Name, m.ID) }
 func (m Member) clone() Member {
 	m.Kinds = slices.Clone(m.Kinds)
 	return m
+}
+
+// sortedCopies returns copies of the members of ms, sorted by ID.
+func sortedCopies(ms map[string]Member) []Member {
+	out := make([]Member, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, m.clone())
+	}
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 // sameAs reports whether a and b describe the same member identically.

@@ -11,7 +11,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -288,13 +287,8 @@ func (m *Membership) Local() Member {
 // or Shutdown it is the last view.
 func (m *Membership) Members() []Member {
 	m.viewMu.RLock()
-	out := make([]Member, 0, len(m.view))
-	for _, v := range m.view {
-		out = append(out, v.clone())
-	}
-	m.viewMu.RUnlock()
-	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
-	return out
+	defer m.viewMu.RUnlock()
+	return sortedCopies(m.view)
 }
 
 // Subscribe calls fn with every membership event from now on, starting with

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -425,13 +423,8 @@ func (n *Node) Members() []Member { return n.members.Members() }
 // among them.
 func (n *Node) KnownMembers() []Member {
 	n.mu.Lock()
-	out := make([]Member, 0, len(n.known))
-	for _, m := range n.known {
-		out = append(out, m.clone())
-	}
-	n.mu.Unlock()
-	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
-	return out
+	defer n.mu.Unlock()
+	return sortedCopies(n.known)
 }
 
 // Subscribe calls fn with every membership event; see Membership.Subscribe.
