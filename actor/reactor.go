@@ -25,6 +25,7 @@ type Reactor[S any] struct {
 	kind     string
 	initial  func(identity string) S
 	handlers map[string]handler[S]
+	persist  *persistence[S] // nil: state in memory only
 	errs     []error
 }
 
@@ -94,7 +95,10 @@ type Definition interface {
 
 // cell holds an instance's committed state. It outlives restarts of the
 // instance's actor, so a restart resumes from the last committed state.
-type cell[S any] struct{ state S }
+type cell[S any] struct {
+	state   S
+	durable durableCell // with a store and Persist
+}
 
 // instance is the Proto.Actor actor of one reactor instance.
 type instance[S any] struct {
@@ -120,6 +124,18 @@ func (a *instance[S]) handle(d *delivery) {
 		d.answer(nil, intent.ErrDeadlineExceeded)
 		return
 	}
+	durable := a.def.persist != nil && rt.cfg.Store != nil
+	if durable && !a.cell.durable.loaded {
+		ctx, cancel := rt.storeContext()
+		err := a.def.persist.recover(ctx, rt.cfg.Store, a.def.kind, a.identity, a.cell)
+		cancel()
+		if err != nil {
+			rt.stats.failed.Add(1)
+			rt.log.Error("reactor state not recovered", "kind", a.def.kind, "identity", a.identity, "err", err)
+			d.answer(nil, err)
+			return
+		}
+	}
 	h := a.def.handlers[d.env.Type.Name()]
 	a.call = Call{rt: rt, env: d.env, kind: a.def.kind, identity: a.identity}
 	defer func() {
@@ -139,7 +155,19 @@ func (a *instance[S]) handle(d *delivery) {
 		d.answer(nil, fmt.Errorf("%w: %s/%s: %w", intent.ErrFailed, a.def.kind, a.identity, err))
 		return
 	}
-	a.cell.state = next // commit
+	if durable {
+		ctx, cancel := rt.storeContext()
+		err := a.def.persist.commit(ctx, rt.cfg.Store, a.def.kind, a.identity, a.cell, next)
+		cancel()
+		if err != nil {
+			rt.stats.failed.Add(1)
+			rt.log.Warn("reactor state not committed", "kind", a.def.kind, "identity", a.identity, "intent", d.env.ID, "err", err)
+			d.answer(nil, err)
+			return
+		}
+	} else {
+		a.cell.state = next // commit
+	}
 	rt.stats.handled.Add(1)
 	d.answer(reply, nil)
 	if len(effects) > 0 {

@@ -18,6 +18,7 @@ import (
 	"github.com/packetflow/packetflow/capability"
 	"github.com/packetflow/packetflow/intent"
 	"github.com/packetflow/packetflow/internal/wait"
+	"github.com/packetflow/packetflow/store"
 )
 
 // Config configures a Runtime. The zero value is a working single-process
@@ -46,6 +47,13 @@ type Config struct {
 	// Dispatcher runs reactor mailboxes. Zero: Proto.Actor's default, a
 	// goroutine per mailbox turn, yielding every 300 messages.
 	Dispatcher protoactor.Dispatcher
+	// Store keeps the committed state of reactors declared with Persist:
+	// their replies leave only after the new state is committed there, and
+	// an activation recovers the last committed state. The runtime does not
+	// close it. Zero: every reactor's state lives in memory only.
+	Store store.Store
+	// CommitTimeout bounds each load from and commit to Store. Zero: 10s.
+	CommitTimeout time.Duration
 	// System is the Proto.Actor system to run on. Zero: a new local one,
 	// shut down by Stop. A system passed in is not shut down by Stop.
 	System *protoactor.ActorSystem
@@ -97,6 +105,9 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
+	}
+	if cfg.CommitTimeout <= 0 {
+		cfg.CommitTimeout = defaultCommitTimeout
 	}
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 30 * time.Second

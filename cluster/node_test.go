@@ -18,6 +18,7 @@ import (
 	"github.com/packetflow/packetflow/examples/counter"
 	"github.com/packetflow/packetflow/examples/counter/counterpb"
 	"github.com/packetflow/packetflow/intent"
+	"github.com/packetflow/packetflow/store"
 )
 
 // defineCounter makes a node host the quick start's counter.
@@ -387,5 +388,36 @@ func TestNodeAbandonsRequestsToALostMember(t *testing.T) {
 		case <-time.After(detect):
 			t.Fatalf("the %s request still waits %v after its owner was cut off", c.name, detect)
 		}
+	}
+}
+
+// TestNodeFailoverKeepsCommittedState: with a store every member reaches
+// (here one in-memory store stands in for a replicated one), a counter
+// whose member is killed answers from its new owner with every acknowledged
+// increment, and a stale activation cannot overwrite the new owner's
+// writes.
+func TestNodeFailoverKeepsCommittedState(t *testing.T) {
+	t.Parallel()
+	shared := store.NewMemory()
+	nw := clustertest.NewNetwork()
+	nodes := nw.StartNodes(t, 3, defineCounter, func(_ int, cfg *cluster.NodeConfig) { cfg.Runtime.Store = shared })
+	clustertest.WaitConverged(t, nodes, 3, converge)
+
+	ids := counterIDs(30)
+	acked := map[string]int64{}
+	for round := range 3 {
+		for _, id := range ids {
+			got, err := increment(t, nodes[round], id, 5*time.Second)
+			require.NoError(t, err)
+			acked[id]++
+			require.Equal(t, acked[id], got)
+		}
+	}
+	nodes[2].Kill()
+	for _, id := range ids {
+		got, err := increment(t, nodes[1], id, detect)
+		require.NoError(t, err, "counter %s", id)
+		acked[id]++
+		require.Equal(t, acked[id], got, "counter %s kept every acknowledged increment", id)
 	}
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -65,6 +66,9 @@ func HandleEnvelope(ctx context.Context, rt *actor.Runtime, pb *intentpb.Envelop
 		}
 	}
 	reply.Status = intent.Status(err)
+	// A handler whose state was not committed changed nothing: the sender
+	// may retry it like an intent that never arrived.
+	reply.NotDelivered = errors.Is(err, actor.ErrNotCommitted)
 	return reply
 }
 

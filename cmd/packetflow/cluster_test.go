@@ -352,3 +352,52 @@ func TestClientsReportUnreachableNodes(t *testing.T) {
 		require.NotEmpty(t, errOut)
 	}
 }
+
+// TestNodeStateSurvivesSIGKILL: a single node with --data-dir is killed
+// with SIGKILL after acknowledging increments, restarted on the same
+// directory, and finds every counter as it left it.
+func TestNodeStateSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	start := func() *process {
+		p := startNode(t, "solo", "--gossip", freeAddr(t), "--data-dir", dir)
+		poll(t, 20*time.Second, "solo healthy", func() error {
+			if code, _, errOut := cli("healthcheck", "--http", p.http, "--timeout", "1s"); code != 0 {
+				return fmt.Errorf("%s", errOut)
+			}
+			return nil
+		})
+		return p
+	}
+	p := start()
+	acked := map[string]int64{}
+	for i := range 60 {
+		id := fmt.Sprintf("c%d", i%20)
+		got, err := counterCall(p, "Increment", id)
+		require.NoError(t, err)
+		acked[id]++
+		require.Equal(t, acked[id], got)
+	}
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+	_, _ = p.cmd.Process.Wait()
+
+	p = start()
+	for id, want := range acked {
+		got, err := counterCall(p, "Get", id)
+		require.NoError(t, err)
+		require.Equal(t, want, got, "counter %s after SIGKILL and restart", id)
+	}
+}
+
+func TestNodeRefusesADamagedDataFile(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "packetflow.db"), []byte("this is not a bbolt file, not even close to one"), 0o600))
+	code, _, errOut := cli("node", "--name", "x", "--data-dir", dir, "--bind", freeAddr(t), "--gossip", freeAddr(t), "--http", freeAddr(t))
+	require.Equal(t, 1, code, errOut)
+	require.Contains(t, errOut, filepath.Join(dir, "packetflow.db"))
+	b, err := os.ReadFile(filepath.Join(dir, "packetflow.db"))
+	require.NoError(t, err)
+	require.Equal(t, "this is not a bbolt file, not even close to one", string(b), "never reset")
+}

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/packetflow/packetflow/cluster"
 	"github.com/packetflow/packetflow/examples/counter"
 	"github.com/packetflow/packetflow/examples/filesystem"
+	"github.com/packetflow/packetflow/store"
 	"github.com/packetflow/packetflow/web"
 )
 
@@ -31,6 +34,7 @@ type nodeFlags struct {
 	tlsCert, tlsKey, tlsCA string
 	gossipKey              string
 	profile, logLevel      string
+	dataDir                string
 }
 
 func parseNodeFlags(args []string, stderr io.Writer) (*nodeFlags, error) {
@@ -56,6 +60,7 @@ func parseNodeFlags(args []string, stderr io.Writer) (*nodeFlags, error) {
 	fs.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption `key` (16, 24 or 32 bytes), the same on every member")
 	fs.StringVar(&f.profile, "profile", "lan", "failure detection timing: `lan` (memberlist's LAN defaults) or fast (dead in about 1 s)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&f.dataDir, "data-dir", "", "`directory` of the durable reactor state (a bbolt file, packetflow.db): a restarted node finds every counter as it left it; without it state lives in memory")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -224,6 +229,21 @@ func serveNode(ctx context.Context, cfg cluster.NodeConfig, principals *web.Prin
 	if cfg.GossipKey == nil {
 		logger.Warn("no --gossip-key: gossip is unencrypted")
 	}
+	if f.dataDir != "" {
+		st, err := openStore(f.dataDir)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := st.Close(); err != nil {
+				logger.Error("closing the state store", slog.Any("err", err))
+			}
+		}()
+		cfg.Runtime.Store = st
+		logger.Info("durable reactor state", slog.String("file", st.Path()))
+	} else {
+		logger.Warn("no --data-dir: reactor state lives in memory and is lost when the node stops")
+	}
 	// Listen before starting the node, so that a taken HTTP port fails
 	// fast.
 	ln, err := net.Listen("tcp", f.http)
@@ -282,4 +302,13 @@ func serveNode(ctx context.Context, cfg cluster.NodeConfig, principals *web.Prin
 	}
 	wg.Wait()
 	return errors.Join(runErr, node.Stop())
+}
+
+// openStore opens (creating it if needed) the state file in dir. A file
+// that cannot be read stops the node with its name; it is never reset.
+func openStore(dir string) (*store.Bolt, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("--data-dir: %w", err)
+	}
+	return store.OpenBolt(filepath.Join(dir, "packetflow.db"), store.BoltOptions{Timeout: 5 * time.Second})
 }

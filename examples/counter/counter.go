@@ -43,6 +43,12 @@ func Define(rt *actor.Runtime, notify func(string)) error {
 	actor.Handle(counter, func(_ *actor.Call, n int64, in *counterpb.Get) (int64, *counterpb.Value, error) {
 		return n, &counterpb.Value{Counter: in.Counter, Count: n}, nil
 	})
+	// Durable when the runtime has a store: committed before each reply,
+	// recovered on activation.
+	actor.Persist(counter, 1,
+		func(n int64) *counterpb.State { return &counterpb.State{Count: n} },
+		func(s *counterpb.State) (int64, error) { return s.Count, nil },
+		nil)
 	return rt.Register(counter)
 }
 

@@ -468,9 +468,10 @@ type Reply struct {
 	IntentId string                 `protobuf:"bytes,1,opt,name=intent_id,json=intentId,proto3" json:"intent_id,omitempty"`
 	Status   *Status                `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
 	Payload  *anypb.Any             `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
-	// Set with an UNAVAILABLE status when the receiver refused the intent
-	// before any reactor could see it (it is stopping): the sender may retry it
-	// on another member without risk of applying it twice.
+	// Set with an UNAVAILABLE status when the intent changed nothing: the
+	// receiver refused it before any reactor saw it (it is stopping), or the
+	// reactor's new state could not be committed. The sender may retry it, on
+	// this or another member, without risk of applying it twice.
 	NotDelivered  bool `protobuf:"varint,4,opt,name=not_delivered,json=notDelivered,proto3" json:"not_delivered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

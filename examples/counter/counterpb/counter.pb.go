@@ -236,6 +236,52 @@ func (x *Value) GetCount() int64 {
 	return 0
 }
 
+// State is a counter's committed state (schema 1), when the runtime has a
+// store.
+type State struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Count         int64                  `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *State) Reset() {
+	*x = State{}
+	mi := &file_packetflow_examples_counter_v1_counter_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *State) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*State) ProtoMessage() {}
+
+func (x *State) ProtoReflect() protoreflect.Message {
+	mi := &file_packetflow_examples_counter_v1_counter_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use State.ProtoReflect.Descriptor instead.
+func (*State) Descriptor() ([]byte, []int) {
+	return file_packetflow_examples_counter_v1_counter_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *State) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 var File_packetflow_examples_counter_v1_counter_proto protoreflect.FileDescriptor
 
 const file_packetflow_examples_counter_v1_counter_proto_rawDesc = "" +
@@ -252,7 +298,9 @@ const file_packetflow_examples_counter_v1_counter_proto_rawDesc = "" +
 	"\acounter\x18\x01 \x01(\tR\acounter\"7\n" +
 	"\x05Value\x12\x18\n" +
 	"\acounter\x18\x01 \x01(\tR\acounter\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05countBGZEgithub.com/packetflow/packetflow/examples/counter/counterpb;counterpbb\x06proto3"
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\x1d\n" +
+	"\x05State\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\x03R\x05countBGZEgithub.com/packetflow/packetflow/examples/counter/counterpb;counterpbb\x06proto3"
 
 var (
 	file_packetflow_examples_counter_v1_counter_proto_rawDescOnce sync.Once
@@ -266,12 +314,13 @@ func file_packetflow_examples_counter_v1_counter_proto_rawDescGZIP() []byte {
 	return file_packetflow_examples_counter_v1_counter_proto_rawDescData
 }
 
-var file_packetflow_examples_counter_v1_counter_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_packetflow_examples_counter_v1_counter_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_packetflow_examples_counter_v1_counter_proto_goTypes = []any{
 	(*Increment)(nil), // 0: packetflow.examples.counter.v1.Increment
 	(*Reset)(nil),     // 1: packetflow.examples.counter.v1.Reset
 	(*Get)(nil),       // 2: packetflow.examples.counter.v1.Get
 	(*Value)(nil),     // 3: packetflow.examples.counter.v1.Value
+	(*State)(nil),     // 4: packetflow.examples.counter.v1.State
 }
 var file_packetflow_examples_counter_v1_counter_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -292,7 +341,7 @@ func file_packetflow_examples_counter_v1_counter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_packetflow_examples_counter_v1_counter_proto_rawDesc), len(file_packetflow_examples_counter_v1_counter_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
