@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -38,7 +39,8 @@ type persistence[S any] struct {
 
 // Persist makes r's state durable when the runtime has a store
 // (Config.Store): each handler's new state is encoded as a P and committed
-// before the reply leaves; an activation recovers the last committed state.
+// before the reply leaves (a handler that leaves the encoding unchanged, a
+// read, writes nothing); an activation recovers the last committed state.
 //
 // schema is the version of the state's encoding. A record of an older
 // schema is passed to migrate (nil: such records are refused with
@@ -93,6 +95,7 @@ func Persist[S any, P proto.Message](r *Reactor[S], schema uint32, encode func(S
 type durableCell struct {
 	loaded  bool
 	version uint64
+	data    []byte // the committed encoding, to skip commits that change nothing
 }
 
 // recover loads the committed state of (kind, identity) into c, once.
@@ -113,7 +116,7 @@ func (p *persistence[S]) recover(ctx context.Context, st store.Store, kind, iden
 		return fmt.Errorf("%w: %s/%s version %d: %w", ErrRecovery, kind, identity, rec.Version, err)
 	}
 	c.state = s
-	c.durable = durableCell{loaded: true, version: rec.Version}
+	c.durable = durableCell{loaded: true, version: rec.Version, data: rec.Data}
 	return nil
 }
 
@@ -123,9 +126,14 @@ func (p *persistence[S]) commit(ctx context.Context, st store.Store, kind, ident
 	if err != nil {
 		return fmt.Errorf("%w: encoding the state of %s/%s: %w", ErrNotCommitted, kind, identity, err)
 	}
-	data, err := proto.Marshal(m)
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("%w: encoding the state of %s/%s: %w", ErrNotCommitted, kind, identity, err)
+	}
+	if c.durable.version > 0 && bytes.Equal(data, c.durable.data) {
+		// Nothing changed (a read): no write, no fsync.
+		c.state = next
+		return nil
 	}
 	v, err := st.Commit(ctx, store.Key{Kind: kind, Identity: identity}, c.durable.version,
 		store.Record{Type: p.typeName, Schema: p.schema, Data: data})
@@ -145,7 +153,7 @@ func (p *persistence[S]) commit(ctx context.Context, st store.Store, kind, ident
 		return fmt.Errorf("%w: %s/%s: %w", ErrNotCommitted, kind, identity, err)
 	}
 	c.state = next
-	c.durable.version = v
+	c.durable.version, c.durable.data = v, data
 	return nil
 }
 

@@ -220,3 +220,18 @@ func TestAFailedWriteIsAnUnknownOutcome(t *testing.T) {
 	require.NotErrorIs(t, err, actor.ErrNotCommitted, "it may have been applied: not safe to retry as unapplied")
 	require.ErrorContains(t, err, "outcome unknown")
 }
+
+func TestReadsWriteNothing(t *testing.T) {
+	st := store.NewMemory()
+	rt, caller := durableCounter(t, st, nil)
+	_, err := incr(t, rt, caller, "c1")
+	require.NoError(t, err)
+	for range 3 {
+		reply, err := rt.Request(context.Background(), caller, &counterpb.Get{Counter: "c1"})
+		require.NoError(t, err)
+		require.EqualValues(t, 1, reply.(*counterpb.Value).Count)
+	}
+	rec, err := st.Load(context.Background(), store.Key{Kind: "counter", Identity: "c1"})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, rec.Version, "Gets left the state as it was: no commits")
+}
