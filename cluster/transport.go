@@ -36,10 +36,12 @@ type Transport interface {
 // rt, for example with HandleEnvelope.
 type NewTransport func(rt *actor.Runtime) (Transport, error)
 
-// ErrNotDelivered marks an intent that certainly reached no reactor: its
+// ErrNotDelivered marks an intent that certainly changed nothing: its
 // member could not be reached, refused it while stopping, or there was no
-// member to send it to. Retrying it cannot apply it twice; a Node does so
-// within the caller's deadline. It wraps intent.ErrUnavailable.
+// member to send it to — or, from a remote member, its reactor's new state
+// was not committed (actor.ErrNotCommitted there). Retrying it cannot apply
+// it twice; a Node does so within the caller's deadline. It wraps
+// intent.ErrUnavailable.
 var ErrNotDelivered = fmt.Errorf("%w: not delivered", intent.ErrUnavailable)
 
 // HandleEnvelope is the receiving half of every Transport: it decodes pb
