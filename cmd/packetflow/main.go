@@ -4,6 +4,8 @@
 //	packetflow send          send an intent through a node's HTTP API
 //	packetflow members       list a node's view of the cluster
 //	packetflow healthcheck   exit 0 when a node is a healthy member
+//	packetflow load          increment counters under load, recording each outcome
+//	packetflow verify        check counters against a load history (lost or phantom increments)
 //	packetflow demo          run the seed's quick start (the counter) in-process
 //
 // Each command's -help lists its flags; README.md shows them in use.
@@ -28,6 +30,8 @@ commands:
   send         send an intent through a node's HTTP API and print the reply
   members      print a node's view of the cluster members
   healthcheck  exit 0 when a node is a healthy cluster member (for container healthchecks)
+  load         increment counters through nodes, recording each outcome (ok, failed, unknown) in a history file
+  verify       check every counter of a load history: ok <= value <= ok + unknown
   demo         run the quick start (a capability-checked counter) in-process and exit
   help         show this help
 
@@ -72,6 +76,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runMembers(ctx, args[1:], stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, args[1:], stdout, stderr)
+	case "load":
+		return runLoad(ctx, args[1:], stdout, stderr)
+	case "verify":
+		return runVerify(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
