@@ -241,6 +241,9 @@ func serveNode(ctx context.Context, cfg cluster.NodeConfig, principals *web.Prin
 		}()
 		cfg.Runtime.Store = st
 		logger.Info("durable reactor state", slog.String("file", st.Path()))
+		if len(cfg.Join) > 0 {
+			logger.Warn("--data-dir in a cluster keeps each member's state to itself: it is not replicated, so reactors that fail over start from the new owner's own file, and state acknowledged meanwhile is not seen by a returning member")
+		}
 	} else {
 		logger.Warn("no --data-dir: reactor state lives in memory and is lost when the node stops")
 	}
