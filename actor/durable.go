@@ -95,7 +95,8 @@ func Persist[S any, P proto.Message](r *Reactor[S], schema uint32, encode func(S
 type durableCell struct {
 	loaded  bool
 	version uint64
-	data    []byte // the committed encoding, to skip commits that change nothing
+	data    []byte // the committed encoding (when encoded), to skip commits that change nothing
+	encoded bool   // data is valid (an empty message encodes to no bytes)
 }
 
 // recover loads the committed state of (kind, identity) into c, once.
@@ -105,7 +106,14 @@ func (p *persistence[S]) recover(ctx context.Context, st store.Store, kind, iden
 		return fmt.Errorf("%w: loading %s/%s: %w", ErrNotCommitted, kind, identity, err)
 	}
 	if rec.Version == 0 {
+		// Nothing committed: the instance starts from its initial state,
+		// and a handler that leaves it so writes nothing.
 		c.durable = durableCell{loaded: true}
+		if m, err := p.encode(c.state); err == nil {
+			if data, err := (proto.MarshalOptions{Deterministic: true}).Marshal(m); err == nil {
+				c.durable.data, c.durable.encoded = data, true
+			}
+		}
 		return nil
 	}
 	if rec.Type != p.typeName {
@@ -116,7 +124,7 @@ func (p *persistence[S]) recover(ctx context.Context, st store.Store, kind, iden
 		return fmt.Errorf("%w: %s/%s version %d: %w", ErrRecovery, kind, identity, rec.Version, err)
 	}
 	c.state = s
-	c.durable = durableCell{loaded: true, version: rec.Version, data: rec.Data}
+	c.durable = durableCell{loaded: true, version: rec.Version, data: rec.Data, encoded: true}
 	return nil
 }
 
@@ -130,7 +138,7 @@ func (p *persistence[S]) commit(ctx context.Context, st store.Store, kind, ident
 	if err != nil {
 		return fmt.Errorf("%w: encoding the state of %s/%s: %w", ErrNotCommitted, kind, identity, err)
 	}
-	if c.durable.version > 0 && bytes.Equal(data, c.durable.data) {
+	if c.durable.encoded && bytes.Equal(data, c.durable.data) {
 		// Nothing changed (a read): no write, no fsync.
 		c.state = next
 		return nil
@@ -153,7 +161,7 @@ func (p *persistence[S]) commit(ctx context.Context, st store.Store, kind, ident
 		return fmt.Errorf("%w: %s/%s: %w", ErrNotCommitted, kind, identity, err)
 	}
 	c.state = next
-	c.durable.version, c.durable.data = v, data
+	c.durable.version, c.durable.data, c.durable.encoded = v, data, true
 	return nil
 }
 

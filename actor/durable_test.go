@@ -234,4 +234,15 @@ func TestReadsWriteNothing(t *testing.T) {
 	rec, err := st.Load(context.Background(), store.Key{Kind: "counter", Identity: "c1"})
 	require.NoError(t, err)
 	require.EqualValues(t, 1, rec.Version, "Gets left the state as it was: no commits")
+
+	// A counter nobody has written reads as 0 without creating a record.
+	reply, err := rt.Request(context.Background(), caller, &counterpb.Get{Counter: "fresh"})
+	require.NoError(t, err)
+	require.EqualValues(t, 0, reply.(*counterpb.Value).Count)
+	rec, err = st.Load(context.Background(), store.Key{Kind: "counter", Identity: "fresh"})
+	require.NoError(t, err)
+	require.EqualValues(t, 0, rec.Version, "no record for a read of the initial state")
+	got, err := incr(t, rt, caller, "fresh")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, got)
 }
