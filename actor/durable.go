@@ -42,6 +42,11 @@ type persistence[S any] struct {
 // before the reply leaves (a handler that leaves the encoding unchanged, a
 // read, writes nothing); an activation recovers the last committed state.
 //
+// Writes are fenced (a commit based on a stale version is refused with
+// ErrNotCommitted and the activation reloads), reads are not: while two
+// members briefly both hold an activation of an instance, the stale one
+// may answer a read from its last state.
+//
 // schema is the version of the state's encoding. A record of an older
 // schema is passed to migrate (nil: such records are refused with
 // ErrRecovery); a record of a newer schema, or of another message type, is
