@@ -246,3 +246,32 @@ func TestReadsWriteNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 1, got)
 }
+
+func TestDeliverFuncAnswersOnce(t *testing.T) {
+	rt, caller := durableCounter(t, nil, nil)
+	env, err := rt.NewEnvelope(context.Background(), caller, &counterpb.Increment{Counter: "c1", By: 2})
+	require.NoError(t, err)
+	got := make(chan error, 2)
+	rt.DeliverFunc(env, func(reply proto.Message, err error) {
+		if err == nil && reply.(*counterpb.Value).Count != 2 {
+			err = fmt.Errorf("count %d", reply.(*counterpb.Value).Count)
+		}
+		got <- err
+	})
+	require.NoError(t, <-got)
+
+	// Refused before it is queued: answered on the caller's goroutine.
+	nobody, err := rt.NewContext("nobody")
+	require.NoError(t, err)
+	env, err = rt.NewEnvelope(context.Background(), nobody, &counterpb.Increment{Counter: "c1"})
+	require.NoError(t, err)
+	var answers atomic.Int32
+	rt.DeliverFunc(env, func(_ proto.Message, err error) {
+		answers.Add(1)
+		got <- err
+	})
+	require.EqualValues(t, 1, answers.Load(), "a denial is answered before DeliverFunc returns")
+	require.Error(t, <-got)
+	rt.DeliverFunc(nil, func(_ proto.Message, err error) { got <- err })
+	require.ErrorIs(t, <-got, intent.ErrInvalid)
+}

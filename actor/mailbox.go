@@ -22,6 +22,10 @@ type delivery struct {
 	// Buffered (1) and written without blocking, so a late answer after the
 	// caller gave up is dropped, never raced with.
 	replies chan outcome
+	// done, when set instead of replies, is called with the outcome, once
+	// (answered guards it).
+	done     func(proto.Message, error)
+	answered atomic.Bool
 	// hops counts re-routings after the target instance stopped.
 	hops int
 }
@@ -32,6 +36,12 @@ type outcome struct {
 }
 
 func (d *delivery) answer(reply proto.Message, err error) {
+	if d.done != nil {
+		if d.answered.CompareAndSwap(false, true) {
+			d.done(reply, err)
+		}
+		return
+	}
 	if d.replies == nil {
 		return
 	}

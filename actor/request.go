@@ -86,6 +86,24 @@ func (rt *Runtime) Deliver(ctx context.Context, env *intent.Envelope) (proto.Mes
 	return rt.await(ctx, &delivery{env: env, replies: make(chan outcome, 1)})
 }
 
+// DeliverFunc sends env like Deliver but does not wait: done is called
+// once with the outcome, on the goroutine that decides it — the reactor's,
+// or this one when the intent is refused before it is queued — so it must
+// not block. An intent queued to an instance that stops while the runtime
+// shuts down may never be answered: callers bound their wait themselves
+// (Deliver does so with its context).
+func (rt *Runtime) DeliverFunc(env *intent.Envelope, done func(proto.Message, error)) {
+	if env == nil || env.Type == nil || env.Message == nil {
+		rt.stats.rejected.Add(1)
+		done(nil, fmt.Errorf("%w: envelope without a resolved type or a message", intent.ErrInvalid))
+		return
+	}
+	d := &delivery{env: env, done: done}
+	if err := rt.route(d); err != nil {
+		d.answer(nil, err)
+	}
+}
+
 func (rt *Runtime) await(ctx context.Context, d *delivery) (proto.Message, error) {
 	env := d.env
 	if err := rt.route(d); err != nil {

@@ -93,15 +93,15 @@ type Remote struct {
 	// Proto.Actor resolved it to, which a new PID would resolve again.
 	intakes sync.Map // address -> *protoactor.PID
 
+	// inflights holds every intent from a peer handed to the runtime and
+	// not yet answered (*inflight), so that Stop can answer them.
+	inflights sync.Map
+
 	// deliveriesMu guards draining and the Add side of deliveries: no
 	// delivery starts once Stop has begun waiting for them.
 	deliveriesMu sync.Mutex
 	draining     bool
 	deliveries   sync.WaitGroup
-	// work is the context of every delivery; Stop cancels it after the
-	// drain.
-	work   context.Context
-	cancel context.CancelFunc
 
 	stopped  chan struct{} // closed when Stop begins
 	stopOnce sync.Once
@@ -117,8 +117,11 @@ type Remote struct {
 // included: see Trust), delivers it with rt.Deliver until its deadline
 // (RemoteConfig.RequestTimeout when it has none), and answers the sender
 // with an intentpb.Reply: the intent id, intent.Status of the outcome, and
-// the reply message as an Any. Each delivery runs on a goroutine of its own
-// that the Remote owns, so a slow reactor never holds up the intake.
+// the reply message as an Any. The intake only queues each intent to its
+// reactor (Runtime.DeliverFunc) and the reactor's goroutine sends the
+// answer, so a slow reactor never holds up the intake and no goroutine waits
+// per intent; a timer answers DEADLINE_EXCEEDED for an intent its reactor
+// has not answered by its deadline.
 // Malformed envelopes are answered INVALID_ARGUMENT, unknown intent types
 // NOT_FOUND; neither reaches a mailbox.
 func StartRemote(system *protoactor.ActorSystem, rt *actor.Runtime, cfg RemoteConfig) (*Remote, error) {
@@ -153,7 +156,6 @@ func StartRemote(system *protoactor.ActorSystem, rt *actor.Runtime, cfg RemoteCo
 		return nil, err
 	}
 	r.address = system.Address()
-	r.work, r.cancel = context.WithCancel(context.Background())
 	// Subscribe, not SubscribeWithPredicate: the latter sets the predicate
 	// after the subscription is visible to publishers, a data race.
 	r.events = system.EventStream.Subscribe(r.endpointEvent)
@@ -163,7 +165,6 @@ func StartRemote(system *protoactor.ActorSystem, rt *actor.Runtime, cfg RemoteCo
 	props := protoactor.PropsFromProducer(func() protoactor.Actor { return &intake{r: r} },
 		protoactor.WithDispatcher(protoactor.NewSynchronizedDispatcher(intakeThroughput)))
 	if r.intake, err = system.Root.SpawnNamed(props, IntakeName); err != nil {
-		r.cancel()
 		r.shutdown()
 		return nil, fmt.Errorf("cluster: spawning the intake: %w", err)
 	}
@@ -454,24 +455,72 @@ func (r *Remote) accept(pb *intentpb.Envelope, sender *protoactor.PID) {
 	}
 	r.deliveries.Add(1)
 	r.deliveriesMu.Unlock()
-	go r.deliver(pb, sender)
+	r.deliver(pb, sender)
 }
 
-// deliver decodes pb, delivers it to the runtime and answers sender.
+// deliver decodes pb and hands it to the runtime without waiting: the
+// reactor's goroutine answers sender when it is done (see inflight). It runs
+// on the intake's goroutine and never blocks.
 func (r *Remote) deliver(pb *intentpb.Envelope, sender *protoactor.PID) {
-	defer r.deliveries.Done()
+	d := &inflight{r: r, id: pb.GetId(), sender: sender}
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("remote delivery panicked", slog.String("intent", pb.GetId()), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
-			r.reply(sender, &intentpb.Reply{IntentId: pb.GetId(), Status: &intentpb.Status{
+			d.finishWith(&intentpb.Reply{IntentId: pb.GetId(), Status: &intentpb.Status{
 				Code: intentpb.Code_CODE_INTERNAL, Message: fmt.Sprintf("cluster: delivery of %s panicked: %v", pb.GetId(), p)}})
 		}
 	}()
-	reply := HandleEnvelope(r.work, r.rt, pb, r.settings.requestTimeout)
-	if reply.Status != nil && reply.Status.Code != intentpb.Code_CODE_OK {
-		r.log.Debug("remote intent failed", slog.String("intent", pb.GetId()), slog.String("status", reply.Status.String()))
+	env, err := r.rt.Types().Decode(pb)
+	if err != nil {
+		d.finish(nil, err)
+		return
 	}
-	r.reply(sender, reply)
+	wait := r.settings.requestTimeout
+	if !env.Deadline.IsZero() {
+		wait = time.Until(env.Deadline)
+	}
+	r.inflights.Store(d, struct{}{}) // so that Stop can answer it
+	d.mu.Lock()
+	d.timer = time.AfterFunc(max(wait, 0), func() { d.finish(nil, intent.ErrDeadlineExceeded) })
+	d.mu.Unlock()
+	r.rt.DeliverFunc(env, d.finish)
+}
+
+// inflight is one intent a peer sent, handed to the runtime and not yet
+// answered. Exactly one of the reactor's outcome, its deadline timer and
+// Stop answers the peer.
+type inflight struct {
+	r      *Remote
+	id     string
+	sender *protoactor.PID
+	mu     sync.Mutex // guards done and timer
+	done   bool
+	timer  *time.Timer
+}
+
+// finish answers the peer with the outcome, once.
+func (d *inflight) finish(msg proto.Message, err error) {
+	d.finishWith(replyFor(d.id, msg, err))
+}
+
+func (d *inflight) finishWith(reply *intentpb.Reply) {
+	d.mu.Lock()
+	if d.done {
+		d.mu.Unlock()
+		return
+	}
+	d.done = true
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	d.mu.Unlock()
+	r := d.r
+	r.inflights.Delete(d)
+	if reply.Status.GetCode() != intentpb.Code_CODE_OK {
+		r.log.Debug("remote intent failed", slog.String("intent", d.id), slog.String("status", reply.Status.String()))
+	}
+	r.reply(d.sender, reply)
+	r.deliveries.Done()
 }
 
 // reply sends reply to sender; a one-way envelope (no sender) gets none.
@@ -528,7 +577,8 @@ func (r *Remote) flush() {
 // Stop stops serving peers and shuts the transport down: Requests in flight
 // fail with ErrRemoteStopped, the intake stops taking envelopes (peers then
 // get intent.ErrUnavailable), intents already taken get up to
-// RemoteConfig.DrainTimeout to be answered before they are cancelled, the
+// RemoteConfig.DrainTimeout to be answered before the rest are answered
+// UNAVAILABLE (outcome unknown: their reactors may still commit them), the
 // peers answered are asked to confirm they received every reply (up to 2 s),
 // and then Proto.Actor remote shuts down gracefully. Stop it before the
 // runtime, so that intents in flight are answered. Idempotent; later calls
@@ -547,8 +597,13 @@ func (r *Remote) Stop() error {
 		if !wait.Group(&r.deliveries, r.settings.drainTimeout) {
 			r.log.Warn("remote intents still in flight after the drain timeout; cancelling them", slog.Duration("drain_timeout", r.settings.drainTimeout))
 		}
-		r.cancel()
-		// Cancelled deliveries return at once: Deliver stops waiting.
+		// Answer what is still in flight: its reactor may yet commit it,
+		// so the outcome is unknown to the peer.
+		r.inflights.Range(func(k, _ any) bool {
+			d := k.(*inflight)
+			d.finish(nil, fmt.Errorf("%w: node stopped before intent %s was answered (outcome unknown)", intent.ErrUnavailable, d.id))
+			return true
+		})
 		if !wait.Group(&r.deliveries, r.settings.drainTimeout) && r.stopErr == nil {
 			r.stopErr = errors.New("cluster: remote deliveries did not end after cancellation")
 		}

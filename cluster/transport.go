@@ -52,19 +52,25 @@ var ErrNotDelivered = fmt.Errorf("%w: not delivered", intent.ErrUnavailable)
 // envelopes are answered INVALID_ARGUMENT and unknown types NOT_FOUND; they
 // never reach a mailbox. ctx cancels the delivery (the node is stopping).
 func HandleEnvelope(ctx context.Context, rt *actor.Runtime, pb *intentpb.Envelope, timeout time.Duration) *intentpb.Reply {
-	reply := &intentpb.Reply{IntentId: pb.GetId()}
 	env, err := rt.Types().Decode(pb)
+	var msg proto.Message
 	if err == nil {
 		if env.Deadline.IsZero() {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, timeout)
 			defer cancel()
 		}
-		var msg proto.Message
-		if msg, err = rt.Deliver(ctx, env); err == nil && msg != nil {
-			if reply.Payload, err = anypb.New(msg); err != nil {
-				err = fmt.Errorf("cluster: encoding the reply to %s: %w", env.ID, err)
-			}
+		msg, err = rt.Deliver(ctx, env)
+	}
+	return replyFor(pb.GetId(), msg, err)
+}
+
+// replyFor is the reply to intent id with outcome (msg, err).
+func replyFor(id string, msg proto.Message, err error) *intentpb.Reply {
+	reply := &intentpb.Reply{IntentId: id}
+	if err == nil && msg != nil {
+		if reply.Payload, err = anypb.New(msg); err != nil {
+			err = fmt.Errorf("cluster: encoding the reply to %s: %w", id, err)
 		}
 	}
 	reply.Status = intent.Status(err)
