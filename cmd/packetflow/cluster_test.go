@@ -62,9 +62,17 @@ type process struct {
 	log        string
 }
 
+// startNode starts `packetflow node` named name on a free HTTP address with
+// extra flags; the node is killed when the test ends.
 func startNode(t *testing.T, name string, extra ...string) *process {
 	t.Helper()
-	p := &process{name: name, http: freeAddr(t), log: filepath.Join(t.TempDir(), name+".log")}
+	return launchNode(t, name, freeAddr(t), extra...)
+}
+
+// launchNode is startNode with a given HTTP address.
+func launchNode(t *testing.T, name, httpAddr string, extra ...string) *process {
+	t.Helper()
+	p := &process{name: name, http: httpAddr, log: filepath.Join(t.TempDir(), name+".log")}
 	out, err := os.Create(p.log)
 	require.NoError(t, err)
 	args := append([]string{"node", "--name", name, "--dev", "--profile", "fast",

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -26,24 +25,7 @@ import (
 // node answers where the killed one did.
 func startNodeAt(t *testing.T, name, httpAddr string, extra ...string) *process {
 	t.Helper()
-	p := &process{name: name, http: httpAddr, log: filepath.Join(t.TempDir(), name+".log")}
-	out, err := os.Create(p.log)
-	require.NoError(t, err)
-	args := append([]string{"node", "--name", name, "--dev", "--profile", "fast",
-		"--bind", freeAddr(t), "--gossip", freeAddr(t), "--http", p.http}, extra...)
-	p.cmd = exec.Command(os.Args[0], args...)
-	p.cmd.Env = append(os.Environ(), runMainEnv+"=1")
-	p.cmd.Stdout, p.cmd.Stderr = out, out
-	require.NoError(t, p.cmd.Start())
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		_, _ = p.cmd.Process.Wait()
-		out.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(p.log)
-			t.Logf("log of %s:\n%s", p.name, b)
-		}
-	})
+	p := launchNode(t, name, httpAddr, append([]string{"--gossip", freeAddr(t)}, extra...)...)
 	poll(t, 30*time.Second, name+" healthy", func() error {
 		if code, _, errOut := cli("healthcheck", "--http", p.http, "--timeout", "1s"); code != 0 {
 			return fmt.Errorf("%s", errOut)
