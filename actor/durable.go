@@ -18,8 +18,8 @@ import (
 // instance committed first).
 // Nothing changed, no effect ran, and the instance is back at its last
 // committed state, so the intent may be sent again without being applied
-// twice. It wraps intent.ErrUnavailable.
-var ErrNotCommitted = fmt.Errorf("%w: state not committed", intent.ErrUnavailable)
+// twice. It wraps intent.ErrNotApplied.
+var ErrNotCommitted = fmt.Errorf("%w: state not committed", intent.ErrNotApplied)
 
 // ErrRecovery: an instance's committed state exists but cannot be turned
 // back into its state (another state type, a newer schema, an older one
@@ -28,8 +28,8 @@ var ErrNotCommitted = fmt.Errorf("%w: state not committed", intent.ErrUnavailabl
 // intent.ErrFailed.
 var ErrRecovery = fmt.Errorf("%w: state cannot be recovered", intent.ErrFailed)
 
-// Persistence says how a reactor's state is stored: as the protobuf
-// message P, at a schema version. Build it with Persist.
+// persistence says how a reactor's state is stored: as a protobuf message
+// named typeName, at a schema version. Persist builds it.
 type persistence[S any] struct {
 	typeName string
 	schema   uint32

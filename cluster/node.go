@@ -560,7 +560,7 @@ func retryable(t *intent.Type, err error) bool {
 	switch {
 	case errors.Is(err, ErrNodeStopped), errors.Is(err, ErrRemoteStopped), errors.Is(err, actor.ErrStopped):
 		return false
-	case errors.Is(err, ErrNotDelivered), errors.Is(err, actor.ErrNotCommitted):
+	case errors.Is(err, intent.ErrNotApplied):
 		return true
 	case errors.Is(err, intent.ErrUnavailable):
 		return t.Idempotent()

@@ -36,15 +36,16 @@ type Transport interface {
 // rt, for example with HandleEnvelope.
 type NewTransport func(rt *actor.Runtime) (Transport, error)
 
-// ErrNotDelivered marks an intent that certainly changed nothing: its
-// member could not be reached, refused it while stopping, or there was no
-// member to send it to — or, from a remote member, its reactor's new state
-// was not committed (actor.ErrNotCommitted there). Retrying it cannot apply
-// it twice; a Node does so within the caller's deadline. It wraps
-// intent.ErrUnavailable.
-var ErrNotDelivered = fmt.Errorf("%w: not delivered", intent.ErrUnavailable)
+// ErrNotDelivered marks an intent that reached no reactor: its member could
+// not be reached or refused it while stopping, or there was no member to
+// send it to; from a remote member it also marks one whose new state was
+// not committed there. It wraps intent.ErrNotApplied: a Node retries it
+// within the caller's deadline.
+var ErrNotDelivered = fmt.Errorf("%w: not delivered", intent.ErrNotApplied)
 
-// HandleEnvelope is the receiving half of every Transport: it decodes pb
+// HandleEnvelope is the receiving half of a Transport that may wait for the
+// reactor (clustertest's does; Remote queues the intent instead and builds
+// the same reply when the reactor answers): it decodes pb
 // with rt's type registry (grants included: the transport vouches for its
 // peer, see Remote), delivers it to rt until its deadline, or until timeout
 // when it has none, and returns the reply to send back: the intent id, the
@@ -74,9 +75,9 @@ func replyFor(id string, msg proto.Message, err error) *intentpb.Reply {
 		}
 	}
 	reply.Status = intent.Status(err)
-	// A handler whose state was not committed changed nothing: the sender
-	// may retry it like an intent that never arrived.
-	reply.NotDelivered = errors.Is(err, actor.ErrNotCommitted)
+	// An intent that changed nothing (say, its state was not committed)
+	// may be retried by the sender like one that never arrived.
+	reply.NotDelivered = errors.Is(err, intent.ErrNotApplied)
 	return reply
 }
 

@@ -21,6 +21,11 @@ var (
 	ErrDeadlineExceeded = fmt.Errorf("intent: deadline exceeded: %w", context.DeadlineExceeded)
 	// ErrUnavailable: the runtime is stopped or the target cannot be reached.
 	ErrUnavailable = errors.New("intent: unavailable")
+	// ErrNotApplied: the intent certainly changed nothing (it reached no
+	// reactor, or its reactor's new state was not committed), so sending
+	// it again cannot apply it twice. It wraps ErrUnavailable; an
+	// ErrUnavailable without it has an unknown outcome.
+	ErrNotApplied = fmt.Errorf("%w: not applied", ErrUnavailable)
 	// ErrFailed: the reactor's handler returned an error or panicked; the
 	// reactor's state is its last committed state.
 	ErrFailed = errors.New("intent: handler failed")

@@ -30,12 +30,12 @@ function median(list,   n, a, i, j, t) {
     if ($(i+1) == "ns/op" && $i + 0 > 0) ns[name] = ns[name] " " $i
     if ($(i+1) == "allocs/op") allocs[name] = $i
     if ($(i+1) == "B/reactor") mem[name] = $i
-    if ($(i+1) ~ /^(p50-µs|p99-µs|converge-ms|failover-ms)$/) vals[name, $(i+1)] = vals[name, $(i+1)] " " $i
+    if ($(i+1) ~ /^(p50-µs|p99-µs|converge-ms|failover-ms|commits\/tx)$/) vals[name, $(i+1)] = vals[name, $(i+1)] " " $i
   }
   if (!(name in seen)) { seen[name] = 1; order[++n] = name }
 }
 END {
-  split("p50-µs p99-µs converge-ms failover-ms", units, " ")
+  split("p50-µs p99-µs converge-ms failover-ms commits/tx", units, " ")
   print "| benchmark | median ns/op | allocs/op | B/reactor | other medians |"
   print "| --- | ---: | ---: | ---: | --- |"
   for (k = 1; k <= n; k++) {
@@ -43,7 +43,7 @@ END {
     m = (b in ns) ? sprintf("%.1f", median(ns[b])) : "-"
     med[b] = (b in ns) ? median(ns[b]) : 0
     other = ""
-    for (u = 1; u <= 4; u++) if ((b, units[u]) in vals) other = other sprintf(" %s %.1f", units[u], median(vals[b, units[u]]))
+    for (u = 1; u <= 5; u++) if ((b, units[u]) in vals) other = other sprintf(" %s %.1f", units[u], median(vals[b, units[u]]))
     printf "| %s | %s | %s | %s | %s |\n", b, m, (b in allocs) ? allocs[b] : "-", (b in mem) ? mem[b] : "-", other
   }
   print ""

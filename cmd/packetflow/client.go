@@ -38,23 +38,31 @@ func clientFlags(name string, args []string, stderr io.Writer, extra func(*flag.
 	if timeout <= 0 {
 		return "", 0, fmt.Errorf("--timeout must be positive")
 	}
-	base = *httpURL
+	if base, err = apiBase(*httpURL); err != nil {
+		return "", 0, fmt.Errorf("--http %q is not an http(s) URL", *httpURL)
+	}
+	return base, timeout, nil
+}
+
+// apiBase turns host:port or an http(s) URL into the API's base URL.
+func apiBase(s string) (string, error) {
+	base := s
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
 	}
 	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", 0, fmt.Errorf("--http %q is not an http(s) URL", *httpURL)
+	if s == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%q is not an http(s) URL", s)
 	}
-	return strings.TrimSuffix(base, "/"), timeout, nil
+	return strings.TrimSuffix(base, "/"), nil
 }
 
-// call does one request and decodes a JSON answer into out; a non-2xx
-// answer becomes an error carrying the API's error code and message.
-func call(ctx context.Context, method, u, token string, body []byte, out any) error {
+// roundTrip does one request with client and returns the answer's status
+// and body (at most 16 MiB).
+func roundTrip(ctx context.Context, client *http.Client, method, u, token string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -62,25 +70,36 @@ func call(ctx context.Context, method, u, token string, body []byte, out any) er
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return fmt.Errorf("reading the answer of %s: %w", u, err)
+		// The status arrived, so the node decided.
+		return resp.StatusCode, nil, fmt.Errorf("reading the answer of %s: %w", u, err)
 	}
-	if resp.StatusCode/100 != 2 {
+	return resp.StatusCode, data, nil
+}
+
+// call does one request and decodes a JSON answer into out; a non-2xx
+// answer becomes an error carrying the API's error code and message.
+func call(ctx context.Context, method, u, token string, body []byte, out any) error {
+	status, data, err := roundTrip(ctx, http.DefaultClient, method, u, token, body)
+	if err != nil {
+		return err
+	}
+	if status/100 != 2 {
 		var e web.ErrorResponse
 		if json.Unmarshal(data, &e) == nil && e.Error.Code != "" {
-			msg := fmt.Sprintf("%d %s: %s", resp.StatusCode, e.Error.Code, e.Error.Message)
+			msg := fmt.Sprintf("%d %s: %s", status, e.Error.Code, e.Error.Message)
 			if len(e.Error.Missing) > 0 {
 				msg += " (missing: " + strings.Join(e.Error.Missing, ", ") + ")"
 			}
 			return errors.New(msg)
 		}
-		return fmt.Errorf("%s answered %s", u, resp.Status)
+		return fmt.Errorf("%s answered %d %s", u, status, http.StatusText(status))
 	}
 	switch out := out.(type) {
 	case nil:

@@ -12,7 +12,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,16 +66,11 @@ type history struct {
 func parseURLs(s string) ([]string, error) {
 	var out []string
 	for part := range strings.SplitSeq(s, ",") {
-		part = strings.TrimSpace(part)
-		base := part
-		if !strings.Contains(base, "://") {
-			base = "http://" + base
+		base, err := apiBase(strings.TrimSpace(part))
+		if err != nil {
+			return nil, fmt.Errorf("--http %q: %w", s, err)
 		}
-		u, err := url.Parse(base)
-		if part == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("--http %q: %q is not an http(s) URL", s, part)
-		}
-		out = append(out, strings.TrimSuffix(base, "/"))
+		out = append(out, base)
 	}
 	return out, nil
 }
@@ -111,24 +105,15 @@ func classify(status int, err error) (outcome, reason string) {
 	}
 }
 
-// post sends body to u and returns the answer's status; the body of the
-// answer is read (so the connection can be reused) and dropped.
+// post sends an increment to u and returns the answer's status. A status
+// that arrived is the node's decision: a 200 is an acknowledgement even if
+// its body is cut short.
 func post(ctx context.Context, client *http.Client, u, token string, body []byte) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
+	status, _, err := roundTrip(ctx, client, http.MethodPost, u, token, body)
+	if status != 0 {
+		return status, nil
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	// The status arrived, so the node decided: a 200 is an acknowledgement
-	// even if its body is cut short.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, nil
+	return 0, err
 }
 
 // getCounter reads a counter, trying each URL in turn until one answers

@@ -278,7 +278,7 @@ func TestLoadClassifiesOutcomes(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"load", "--http", srv.URL + "," + dead, "--token", "tok", "--counters", "4",
-			"--concurrency", "4", "--duration", "1h", "--timeout", "100ms", "--seed", "42", "--out", hist}, &out, &errOut)
+			"--concurrency", "4", "--duration", "1h", "--timeout", "500ms", "--seed", "42", "--out", hist}, &out, &errOut)
 	}()
 	poll(t, 20*time.Second, "load sends", func() error {
 		if n := increments.Load(); n < 100 {
@@ -306,9 +306,13 @@ func TestLoadClassifiesOutcomes(t *testing.T) {
 		require.EqualValues(t, 5, c.Initial, id)
 		require.Positive(t, c.Failed, "%s: the dead address refused some", id)
 	}
+	// The interrupt may catch one request per sender in flight: unknown,
+	// whatever the server would have answered.
+	const inFlight = 4
 	require.Positive(t, h.Counters["c0"].OK)
-	require.Zero(t, h.Counters["c0"].Unknown)
-	require.Zero(t, h.Counters["c1"].OK+h.Counters["c1"].Unknown)
+	require.LessOrEqual(t, h.Counters["c0"].Unknown, int64(inFlight))
+	require.Zero(t, h.Counters["c1"].OK)
+	require.LessOrEqual(t, h.Counters["c1"].Unknown, int64(inFlight))
 	require.Zero(t, h.Counters["c2"].OK)
 	require.Positive(t, h.Counters["c2"].Unknown)
 	require.Zero(t, h.Counters["c3"].OK)
