@@ -3,13 +3,19 @@
 # No base image is pulled. Build the binary on the host first (make image does
 # both steps):
 #   CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/packetflow ./cmd/packetflow
+#   mkdir -p bin/data
 #   docker build -t packetflow:dev .
 FROM scratch
 
 COPY bin/packetflow /packetflow
+# The state directory (--data-dir /data), owned by the user the node runs
+# as; a volume mounted there starts with this ownership. bin/data is an
+# empty directory (make image creates it).
+COPY --chown=65532:65532 bin/data /data
 
-# HTTP API, actor remote (Proto.Actor), gossip (memberlist, TCP and UDP).
-EXPOSE 8080 8090 7946 7946/udp
+# HTTP API, actor remote (Proto.Actor), gossip (memberlist, TCP and UDP),
+# routes of the replicated state store (NATS JetStream).
+EXPOSE 8080 8090 7946 7946/udp 6222
 
 # scratch has no /etc/passwd: a numeric uid/gid is enough ("nonroot").
 USER 65532:65532

@@ -48,6 +48,7 @@ demo:
 IMAGE ?= packetflow:dev
 image:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/packetflow ./cmd/packetflow
+	mkdir -p bin/data
 	docker build -t $(IMAGE) .
 
 compose-test:

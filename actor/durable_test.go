@@ -17,6 +17,7 @@ import (
 	"github.com/packetflow/packetflow/examples/counter/counterpb"
 	"github.com/packetflow/packetflow/intent"
 	"github.com/packetflow/packetflow/store"
+	"github.com/packetflow/packetflow/store/replicated/replicatedtest"
 )
 
 // durableCounter is the quick start's counter on a runtime with st.
@@ -105,12 +106,23 @@ func TestFailedCommitAnswersAnErrorAndChangesNothing(t *testing.T) {
 }
 
 func TestStaleActivationCannotOverwrite(t *testing.T) {
-	// Two runtimes (two members that both believe they own c1) share one
-	// store: a write based on a stale version is refused, and the stale
+	// Two runtimes (two members that both believe they own c1, as after a
+	// partition heals) share one store, or use two members of a replicated
+	// one: a write based on a stale version is refused, and the stale
 	// activation reloads before its next intent, so no increment is lost.
-	st := store.NewMemory()
-	a, ca := durableCounter(t, st, nil)
-	b, cb := durableCounter(t, st, nil)
+	t.Run("shared", func(t *testing.T) {
+		st := store.NewMemory()
+		staleActivationCannotOverwrite(t, st, st)
+	})
+	t.Run("replicated", func(t *testing.T) {
+		ms := replicatedtest.Cluster(t, 3, nil)
+		staleActivationCannotOverwrite(t, ms[0], ms[1])
+	})
+}
+
+func staleActivationCannotOverwrite(t *testing.T, stA, stB store.Store) {
+	a, ca := durableCounter(t, stA, nil)
+	b, cb := durableCounter(t, stB, nil)
 
 	got, err := incr(t, a, ca, "c1")
 	require.NoError(t, err)

@@ -153,7 +153,15 @@ type Node struct {
 	stopped  chan struct{}
 	stopOnce sync.Once
 	stopErr  error
+
+	// storeReady is closed once the runtime's store serves calls (a
+	// replicated store waits for a quorum of members); nil: at once.
+	storeReady <-chan struct{}
 }
+
+// ReadyStore is a store.Store that is not ready to serve calls at once (a
+// replicated store forming its cluster): a node is not Ready before it is.
+type ReadyStore interface{ Ready() <-chan struct{} }
 
 // memberLife is the lifetime of one member as this node sees it.
 type memberLife struct {
@@ -237,6 +245,9 @@ func NewNode(cfg NodeConfig) (_ *Node, err error) {
 	}
 	rcfg := cfg.Runtime
 	rcfg.Name = name
+	if rs, ok := rcfg.Store.(ReadyStore); ok {
+		n.storeReady = rs.Ready()
+	}
 	if rcfg.Logger == nil {
 		rcfg.Logger = logger
 	}
@@ -431,13 +442,20 @@ func (n *Node) KnownMembers() []Member {
 func (n *Node) Subscribe(fn func(Event)) (cancel func()) { return n.members.Subscribe(fn) }
 
 // Ready reports whether the node serves intents: it has joined, it is not
-// stopping, and (with SplitBrainKeepMajority) it sees a majority of the
-// known members.
+// stopping, its state store serves calls (see ReadyStore), and (with
+// SplitBrainKeepMajority) it sees a majority of the known members.
 func (n *Node) Ready() bool {
 	select {
 	case <-n.stopped:
 		return false
 	default:
+	}
+	if n.storeReady != nil {
+		select {
+		case <-n.storeReady:
+		default:
+			return false
+		}
 	}
 	v := n.view.Load()
 	_, self := v.live[n.local.ID]

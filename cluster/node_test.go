@@ -19,6 +19,7 @@ import (
 	"github.com/packetflow/packetflow/examples/counter/counterpb"
 	"github.com/packetflow/packetflow/intent"
 	"github.com/packetflow/packetflow/store"
+	"github.com/packetflow/packetflow/store/replicated/replicatedtest"
 )
 
 // defineCounter makes a node host the quick start's counter.
@@ -397,10 +398,24 @@ func TestNodeAbandonsRequestsToALostMember(t *testing.T) {
 // increment, and a stale activation cannot overwrite the new owner's
 // writes.
 func TestNodeFailoverKeepsCommittedState(t *testing.T) {
-	t.Parallel()
-	shared := store.NewMemory()
+	t.Run("shared store", func(t *testing.T) {
+		t.Parallel()
+		shared := store.NewMemory()
+		failoverKeepsCommittedState(t, func(int) store.Store { return shared }, nil)
+	})
+	t.Run("replicated store", func(t *testing.T) {
+		t.Parallel()
+		// Each node has its own member of a three-member replicated store;
+		// the killed node's member dies with it.
+		members := replicatedtest.Cluster(t, 3, nil)
+		failoverKeepsCommittedState(t, func(i int) store.Store { return members[i] },
+			func(i int) { require.NoError(t, members[i].Close()) })
+	})
+}
+
+func failoverKeepsCommittedState(t *testing.T, storeOf func(i int) store.Store, killStore func(i int)) {
 	nw := clustertest.NewNetwork()
-	nodes := nw.StartNodes(t, 3, defineCounter, func(_ int, cfg *cluster.NodeConfig) { cfg.Runtime.Store = shared })
+	nodes := nw.StartNodes(t, 3, defineCounter, func(i int, cfg *cluster.NodeConfig) { cfg.Runtime.Store = storeOf(i) })
 	clustertest.WaitConverged(t, nodes, 3, converge)
 
 	ids := counterIDs(30)
@@ -414,8 +429,11 @@ func TestNodeFailoverKeepsCommittedState(t *testing.T) {
 		}
 	}
 	nodes[2].Kill()
+	if killStore != nil {
+		killStore(2)
+	}
 	for _, id := range ids {
-		got, err := increment(t, nodes[1], id, detect)
+		got, err := increment(t, nodes[1], id, detect+15*time.Second)
 		require.NoError(t, err, "counter %s", id)
 		acked[id]++
 		require.Equal(t, acked[id], got, "counter %s kept every acknowledged increment", id)

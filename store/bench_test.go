@@ -2,12 +2,11 @@ package store_test
 
 import (
 	"fmt"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/packetflow/packetflow/store"
+	"github.com/packetflow/packetflow/store/storetest"
 )
 
 // BenchmarkCommit measures Commit with 1 and 64 concurrent committers,
@@ -33,53 +32,8 @@ func BenchmarkCommit(b *testing.B) {
 	for _, st := range stores {
 		for _, committers := range []int{1, 64} {
 			b.Run(fmt.Sprintf("store=%s/committers=%d", st.name, committers), func(b *testing.B) {
-				benchmarkCommit(b, st.open(b), committers)
+				storetest.BenchmarkCommit(b, st.open(b), committers)
 			})
-		}
-	}
-}
-
-func benchmarkCommit(b *testing.B, s store.Store, committers int) {
-	data := make([]byte, 64) // a small reactor state
-	latencies := make([][]time.Duration, committers)
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	for c := range committers {
-		n := b.N / committers
-		if c < b.N%committers {
-			n++
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			key := store.Key{Kind: "counter", Identity: fmt.Sprint("c", c)}
-			lat := make([]time.Duration, 0, n)
-			for v := range uint64(n) {
-				start := time.Now()
-				if _, err := s.Commit(bg, key, v, store.Record{Type: "packetflow.test.v1.State", Schema: 1, Data: data}); err != nil {
-					b.Error(err)
-					return
-				}
-				lat = append(lat, time.Since(start))
-			}
-			latencies[c] = lat
-		}()
-	}
-	wg.Wait()
-	b.StopTimer()
-	all := slices.Concat(latencies...)
-	if len(all) == 0 {
-		return
-	}
-	slices.Sort(all)
-	quantile := func(q float64) float64 {
-		return float64(all[int(q*float64(len(all)-1))].Nanoseconds()) / 1e3
-	}
-	b.ReportMetric(quantile(0.50), "p50-µs")
-	b.ReportMetric(quantile(0.99), "p99-µs")
-	if bs, ok := s.(*store.Bolt); ok {
-		if st := bs.Stats(); st.Transactions > 0 {
-			b.ReportMetric(float64(st.Commits)/float64(st.Transactions), "commits/tx")
 		}
 	}
 }

@@ -35,6 +35,18 @@ func recordCRC(key Key, version uint64, typ string, schema uint32, data []byte) 
 	return crc32.Update(crc, castagnoli, data)
 }
 
+// MarshalRecord is the stored form (a storepb.StoredRecord with its
+// checksum) of rec committed as version under key: the value every store
+// keeps, so that a record moves between stores unchanged.
+func MarshalRecord(key Key, version uint64, rec Record) ([]byte, error) {
+	return encodeRecord(key, version, rec)
+}
+
+// UnmarshalRecord turns key's stored value back into its Record, verifying
+// its checksum. The error says what is wrong; the caller wraps ErrCorrupt
+// and names where the value came from.
+func UnmarshalRecord(key Key, value []byte) (Record, error) { return decodeRecord(key, value) }
+
 // encodeRecord is the stored form of rec committed as version under key.
 func encodeRecord(key Key, version uint64, rec Record) ([]byte, error) {
 	return proto.Marshal(&storepb.StoredRecord{

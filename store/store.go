@@ -52,10 +52,17 @@ var (
 	// ErrLocked: OpenBolt could not lock the file within BoltOptions.Timeout
 	// because another process (or another *Bolt) has it open.
 	ErrLocked = errors.New("store: file locked")
-	// ErrFailed: a durable write failed (fsync, disk full) or the store hit
-	// an internal fault. The failed Commit's outcome is unknown until the
-	// store is reopened, and the store refuses later Commits until then.
+	// ErrFailed: a durable write failed (fsync, disk full), was not
+	// acknowledged in time, or the store hit an internal fault: the failed
+	// Commit's outcome is unknown (it may have been applied). A Bolt store
+	// refuses later Commits until it is reopened; a replicated store goes
+	// on, and a later Commit based on the old version finds out with
+	// ErrConflict whether the write landed.
 	ErrFailed = errors.New("store: write failed")
+	// ErrUnavailable: the store cannot serve the call now (a replicated
+	// store without quorum or still forming). Nothing changed; retrying
+	// later is safe.
+	ErrUnavailable = errors.New("store: unavailable")
 )
 
 // ConflictError is the error of a Commit whose expected version is not the
@@ -83,6 +90,19 @@ const (
 	MaxTypeLen     = 512      // bytes of Record.Type
 	MaxDataLen     = 16 << 20 // bytes of Record.Data (16 MiB)
 )
+
+// CheckLoad validates a Load's arguments: a live context and a well-formed
+// key. Every implementation calls it (or CheckCommit) first, so that all
+// refuse the same input with the same errors.
+func CheckLoad(ctx context.Context, key Key) error { return checkCall(ctx, "load", key) }
+
+// CheckCommit validates a Commit's arguments.
+func CheckCommit(ctx context.Context, key Key, expected uint64, rec Record) error {
+	if err := checkCall(ctx, "commit", key); err != nil {
+		return err
+	}
+	return checkRecord(key, expected, rec)
+}
 
 // checkCall validates what every Load and Commit takes: a live context and
 // a well-formed key. op is "load" or "commit".

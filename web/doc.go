@@ -6,7 +6,7 @@
 //
 // Routes (every body is JSON, Content-Type application/json):
 //
-//	GET  /healthz      200 {"status":"ok",...} once the node is a cluster member, 503 before
+//	GET  /healthz      200 {"status":"ok",...} once the node is a cluster member and its state store serves, 503 before
 //	GET  /v1/members   {"members":[{"id","name","address","kinds","status"}]}
 //	POST /v1/intents   Authorization: Bearer TOKEN,
 //	                   {"kind":"counter","id":"c1","type":"packetflow.examples.counter.v1.Increment","payload":{"by":1}}

@@ -157,14 +157,15 @@ func counterCall(p *process, typ, id string) (int64, error) {
 // TestClusterOfProcessesSurvivesSIGKILL runs three `packetflow node`
 // processes on loopback, sends intents through each one's HTTP API, kills
 // one with SIGKILL and checks that every counter answers again from the
-// survivors: those the victim owned afresh (state is in memory until
-// durable state lands), the others with their counts.
+// survivors. With state in memory, those the victim owned start afresh;
+// with the replicated store, every counter keeps its acknowledged count.
 func TestClusterOfProcessesSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three processes")
 	}
-	t.Run("plaintext", func(t *testing.T) { survivesSIGKILL(t, nil) })
-	t.Run("mutual TLS and gossip key", func(t *testing.T) { survivesSIGKILL(t, secure(t)) })
+	t.Run("in memory", func(t *testing.T) { survivesSIGKILL(t, nil, false) })
+	t.Run("replicated store", func(t *testing.T) { survivesSIGKILL(t, nil, true) })
+	t.Run("replicated store, mutual TLS and gossip key", func(t *testing.T) { survivesSIGKILL(t, secure(t), true) })
 }
 
 // secure writes a CA, a certificate and key per node (for 127.0.0.1) and a
@@ -184,10 +185,16 @@ func secure(t *testing.T) func(name string) []string {
 	}
 }
 
-func survivesSIGKILL(t *testing.T, security func(name string) []string) {
+func survivesSIGKILL(t *testing.T, security func(name string) []string, replicated bool) {
+	routes := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
 	flags := func(name string, extra ...string) []string {
 		if security != nil {
 			extra = append(extra, security(name)...)
+		}
+		if replicated {
+			i := int(name[1] - '1')
+			extra = append(extra, "--data-dir", t.TempDir(), "--store", "replicated",
+				"--store-listen", routes[i], "--store-peers", strings.Join(routes, ","))
 		}
 		return extra
 	}
@@ -199,7 +206,7 @@ func survivesSIGKILL(t *testing.T, security func(name string) []string) {
 
 	var ids map[string]string // member name → id
 	for _, p := range nodes {
-		took := poll(t, 20*time.Second, p.name+" healthy with 3 members", func() error {
+		took := poll(t, 30*time.Second, p.name+" healthy with 3 members", func() error {
 			if code, _, errOut := cli("healthcheck", "--http", p.http, "--timeout", "1s"); code != 0 {
 				return fmt.Errorf("%s", errOut)
 			}
@@ -258,7 +265,11 @@ func survivesSIGKILL(t *testing.T, security func(name string) []string) {
 			if first == 0 {
 				first = time.Since(killed)
 			}
-			require.EqualValues(t, 0, got, "counter %s re-activated on a survivor", c)
+			if replicated {
+				require.EqualValues(t, 1, got, "counter %s re-activated on a survivor with its acknowledged count", c)
+			} else {
+				require.EqualValues(t, 0, got, "counter %s re-activated on a survivor, afresh", c)
+			}
 		} else {
 			require.EqualValues(t, 1, got, "counter %s kept its count on a live owner", c)
 		}

@@ -173,6 +173,7 @@ type loadConfig struct {
 	urls              []string
 	token, out        string
 	counters, senders int
+	prefix            string
 	duration, timeout time.Duration
 	seed              uint64
 }
@@ -183,7 +184,8 @@ func parseLoadFlags(args []string, stderr io.Writer) (loadConfig, error) {
 	fs.SetOutput(stderr)
 	httpURLs := fs.String("http", "http://127.0.0.1:8080", "comma-separated HTTP API `URLs` of the nodes; requests go round-robin over them")
 	fs.StringVar(&c.token, "token", "", "API `token` of the principal sending the increments (required)")
-	fs.IntVar(&c.counters, "counters", 20, "increment `N` counters, c0 to c(N-1)")
+	fs.IntVar(&c.counters, "counters", 20, "increment `N` counters, PREFIX0 to PREFIX(N-1)")
+	fs.StringVar(&c.prefix, "prefix", "c", "counter names start with this `prefix`")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "send increments for this `duration`")
 	fs.IntVar(&c.senders, "concurrency", 8, "`number` of concurrent senders")
 	fs.Uint64Var(&c.seed, "seed", 0, "`seed` of the counter choice (default: from the clock; printed)")
@@ -207,6 +209,8 @@ func parseLoadFlags(args []string, stderr io.Writer) (loadConfig, error) {
 		return c, errors.New("--out is required")
 	case c.counters <= 0:
 		return c, errors.New("--counters must be positive")
+	case c.prefix == "" || len(c.prefix) > 64:
+		return c, errors.New("--prefix must be 1 to 64 bytes")
 	case c.senders <= 0:
 		return c, errors.New("--concurrency must be positive")
 	case c.duration <= 0:
@@ -241,7 +245,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	h := &history{Seed: c.seed, Counters: map[string]*counterHistory{}}
 	names := make([]string, c.counters)
 	for i := range names {
-		names[i] = "c" + strconv.Itoa(i)
+		names[i] = c.prefix + strconv.Itoa(i)
 		// The initial values, so that a cluster that already counted is
 		// checked from where it stood.
 		n, err := getCounter(ctx, c.urls, c.token, names[i], c.timeout)

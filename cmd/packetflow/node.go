@@ -21,6 +21,7 @@ import (
 	"github.com/packetflow/packetflow/examples/counter"
 	"github.com/packetflow/packetflow/examples/filesystem"
 	"github.com/packetflow/packetflow/store"
+	"github.com/packetflow/packetflow/store/replicated"
 	"github.com/packetflow/packetflow/web"
 )
 
@@ -35,6 +36,11 @@ type nodeFlags struct {
 	gossipKey              string
 	profile, logLevel      string
 	dataDir                string
+	storeKind, storeListen string
+	storeAdvertise         string
+	storePeers             string
+	storeReplicas          int
+	storeSync              string
 }
 
 func parseNodeFlags(args []string, stderr io.Writer) (*nodeFlags, error) {
@@ -60,7 +66,13 @@ func parseNodeFlags(args []string, stderr io.Writer) (*nodeFlags, error) {
 	fs.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption `key` (16, 24 or 32 bytes), the same on every member")
 	fs.StringVar(&f.profile, "profile", "lan", "failure detection timing: `lan` (memberlist's LAN defaults) or fast (dead in about 1 s)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
-	fs.StringVar(&f.dataDir, "data-dir", "", "`directory` of the durable reactor state (a bbolt file, packetflow.db): a restarted node finds every counter as it left it; without it state lives in memory")
+	fs.StringVar(&f.dataDir, "data-dir", "", "`directory` of the durable reactor state: a restarted node finds every counter as it left it; without it state lives in memory")
+	fs.StringVar(&f.storeKind, "store", "", "where reactor state is kept: `kind` memory, file (a bbolt file, packetflow.db, in --data-dir; this member's alone) or replicated (NATS JetStream embedded in each member, in --data-dir/jetstream, replicated to --store-replicas members: survives the loss of a member); default file with --data-dir, else memory")
+	fs.StringVar(&f.storeListen, "store-listen", "127.0.0.1:6222", "--store replicated: route address `host:port` the other members' stores connect to")
+	fs.StringVar(&f.storeAdvertise, "store-advertise", "", "--store replicated: route address `host:port` other members use, when it differs from --store-listen")
+	fs.StringVar(&f.storePeers, "store-peers", "", "--store replicated: route addresses of the members' stores, `host:port[,host:port…]` (this member's own may be listed, so every member can be given the same list)")
+	fs.IntVar(&f.storeReplicas, "store-replicas", 0, "--store replicated: `members` keeping each record, 1 to 5 (default 3, or fewer with fewer members); a write is acknowledged once a majority has it")
+	fs.StringVar(&f.storeSync, "store-sync", "always", "--store replicated: `always` fsyncs each write on every replica before it is acknowledged; batched fsyncs every two minutes (an acknowledged write then survives the loss of any minority of members, not a power loss of a majority)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -145,6 +157,10 @@ func (f *nodeFlags) config(logger *slog.Logger) (cluster.NodeConfig, *web.Princi
 		return bad("--tls-cert, --tls-key and --tls-ca go together (%d of 3 given)", set)
 	}
 
+	if err := f.checkStore(); err != nil {
+		return bad("%v", err)
+	}
+
 	var sets []*web.Principals
 	if f.grants != "" {
 		ps, err := web.LoadPrincipals(f.grants)
@@ -164,6 +180,62 @@ func (f *nodeFlags) config(logger *slog.Logger) (cluster.NodeConfig, *web.Princi
 		}
 	}
 	return cfg, principals, nil
+}
+
+// checkStore resolves --store's default and checks the store flags.
+func (f *nodeFlags) checkStore() error {
+	if f.storeKind == "" {
+		f.storeKind = "memory"
+		if f.dataDir != "" {
+			f.storeKind = "file"
+		}
+	}
+	switch f.storeKind {
+	case "memory":
+		if f.dataDir != "" {
+			return errors.New("--store memory keeps nothing in --data-dir; drop one of them")
+		}
+	case "file":
+		if f.dataDir == "" {
+			return errors.New("--store file needs --data-dir")
+		}
+	case "replicated":
+		if f.dataDir == "" {
+			return errors.New("--store replicated needs --data-dir")
+		}
+		if _, _, err := net.SplitHostPort(f.storeListen); err != nil {
+			return fmt.Errorf("--store-listen %q is not host:port: %v", f.storeListen, err)
+		}
+		if f.storeAdvertise != "" {
+			if _, _, err := net.SplitHostPort(f.storeAdvertise); err != nil {
+				return fmt.Errorf("--store-advertise %q is not host:port: %v", f.storeAdvertise, err)
+			}
+		}
+		for _, p := range f.peerList() {
+			if _, _, err := net.SplitHostPort(p); err != nil {
+				return fmt.Errorf("--store-peers: %q is not host:port: %v", p, err)
+			}
+		}
+		if f.storeReplicas < 0 || f.storeReplicas > 5 {
+			return fmt.Errorf("--store-replicas %d: want 1 to 5", f.storeReplicas)
+		}
+		if f.storeSync != "always" && f.storeSync != "batched" {
+			return fmt.Errorf("--store-sync %q: want always or batched", f.storeSync)
+		}
+	default:
+		return fmt.Errorf("--store %q: want memory, file or replicated", f.storeKind)
+	}
+	return nil
+}
+
+func (f *nodeFlags) peerList() []string {
+	var peers []string
+	for _, p := range strings.Split(f.storePeers, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			peers = append(peers, p)
+		}
+	}
+	return peers
 }
 
 func countSet(values ...string) int {
@@ -229,23 +301,17 @@ func serveNode(ctx context.Context, cfg cluster.NodeConfig, principals *web.Prin
 	if cfg.GossipKey == nil {
 		logger.Warn("no --gossip-key: gossip is unencrypted")
 	}
-	if f.dataDir != "" {
-		st, err := openStore(f.dataDir)
-		if err != nil {
-			return err
-		}
+	st, err := openStore(f, cfg, logger)
+	if err != nil {
+		return err
+	}
+	if st != nil {
 		defer func() {
 			if err := st.Close(); err != nil {
 				logger.Error("closing the state store", slog.Any("err", err))
 			}
 		}()
 		cfg.Runtime.Store = st
-		logger.Info("durable reactor state", slog.String("file", st.Path()))
-		if len(cfg.Join) > 0 {
-			logger.Warn("--data-dir in a cluster keeps each member's state to itself: it is not replicated, so reactors that fail over start from the new owner's own file, and state acknowledged meanwhile is not seen by a returning member")
-		}
-	} else {
-		logger.Warn("no --data-dir: reactor state lives in memory and is lost when the node stops")
 	}
 	// Listen before starting the node, so that a taken HTTP port fails
 	// fast.
@@ -307,11 +373,55 @@ func serveNode(ctx context.Context, cfg cluster.NodeConfig, principals *web.Prin
 	return errors.Join(runErr, node.Stop())
 }
 
-// openStore opens (creating it if needed) the state file in dir. A file
-// that cannot be read stops the node with its name; it is never reset.
-func openStore(dir string) (*store.Bolt, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+// openStore opens the state store --store names, or returns nil for
+// memory. A file that cannot be read stops the node with its name; it is
+// never reset.
+func openStore(f *nodeFlags, cfg cluster.NodeConfig, logger *slog.Logger) (store.Store, error) {
+	if f.storeKind == "memory" {
+		logger.Warn("no --data-dir: reactor state lives in memory and is lost when the node stops")
+		return nil, nil
+	}
+	if err := os.MkdirAll(f.dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("--data-dir: %w", err)
 	}
-	return store.OpenBolt(filepath.Join(dir, "packetflow.db"), store.BoltOptions{Timeout: 5 * time.Second})
+	if f.storeKind == "file" {
+		st, err := store.OpenBolt(filepath.Join(f.dataDir, "packetflow.db"), store.BoltOptions{Timeout: 5 * time.Second})
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("durable reactor state", slog.String("file", st.Path()))
+		if len(cfg.Join) > 0 {
+			logger.Warn("--store file in a cluster keeps each member's state to itself: reactors that fail over start from the new owner's own file; use --store replicated to keep state across the loss of a member")
+		}
+		return st, nil
+	}
+	name := cfg.Name
+	if name == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("--store replicated needs a stable member name: --name, or a host name: %w", err)
+		}
+		name = h
+	}
+	st, err := replicated.Open(replicated.Config{
+		Name:        name,
+		Dir:         filepath.Join(f.dataDir, "jetstream"),
+		Listen:      f.storeListen,
+		Advertise:   f.storeAdvertise,
+		Peers:       f.peerList(),
+		ClusterName: cfg.ClusterName,
+		Replicas:    f.storeReplicas,
+		SyncAlways:  f.storeSync == "always",
+		TLS:         cfg.TLS,
+		Logger:      logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--store replicated: %w", err)
+	}
+	logger.Info("replicated reactor state", slog.String("dir", filepath.Join(f.dataDir, "jetstream")),
+		slog.String("routes", st.RouteAddr()), slog.Any("peers", f.peerList()), slog.String("sync", f.storeSync))
+	if cfg.TLS == nil {
+		logger.Warn("no --tls-cert/--tls-key/--tls-ca: the replicated store's routes are plaintext and trust any process that reaches them")
+	}
+	return st, nil
 }

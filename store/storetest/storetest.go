@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -368,4 +369,60 @@ func testLimits(t *testing.T, s store.Store) {
 	assert.Equal(t, r.Type, got.Type)
 	assert.Equal(t, r.Schema, got.Schema)
 	assert.True(t, bytes.Equal(big, got.Data), "16 MiB of data round-trips")
+}
+
+// BenchmarkCommit commits to s from committers goroutines, each on its own
+// key, b.N commits in all: ns/op is the time per commit of all committers
+// together (the inverse of throughput); it reports the p50 and p99 latency
+// of one Commit (p50-µs, p99-µs) and, for a *store.Bolt, how many commits
+// shared each transaction (commits/tx). Keys start at the version they
+// have, so s may be reused across calls.
+func BenchmarkCommit(b *testing.B, s store.Store, committers int) {
+	data := make([]byte, 64) // a small reactor state
+	latencies := make([][]time.Duration, committers)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for c := range committers {
+		n := b.N / committers
+		if c < b.N%committers {
+			n++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := store.Key{Kind: "counter", Identity: fmt.Sprint("c", c)}
+			cur, err := s.Load(bg, key)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			lat := make([]time.Duration, 0, n)
+			for v := cur.Version; v < cur.Version+uint64(n); v++ {
+				start := time.Now()
+				if _, err := s.Commit(bg, key, v, store.Record{Type: "packetflow.test.v1.State", Schema: 1, Data: data}); err != nil {
+					b.Error(err)
+					return
+				}
+				lat = append(lat, time.Since(start))
+			}
+			latencies[c] = lat
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	all := slices.Concat(latencies...)
+	if len(all) == 0 {
+		return
+	}
+	slices.Sort(all)
+	quantile := func(q float64) float64 {
+		return float64(all[int(q*float64(len(all)-1))].Nanoseconds()) / 1e3
+	}
+	b.ReportMetric(quantile(0.50), "p50-µs")
+	b.ReportMetric(quantile(0.99), "p99-µs")
+	if bs, ok := s.(*store.Bolt); ok {
+		if st := bs.Stats(); st.Transactions > 0 {
+			b.ReportMetric(float64(st.Commits)/float64(st.Transactions), "commits/tx")
+		}
+	}
 }
