@@ -8,11 +8,13 @@ count=${COUNT:-5}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 go test -run '^$' -bench 'Check10Grants4Levels|Satisfies10Grants4Levels|Parse' -benchmem -count "$count" ./capability/ | tee -a "$out" >&2
-go test -run '^$' -bench 'Request|Send' -benchmem -count "$count" ./actor/ | tee -a "$out" >&2
+go test -run '^$' -bench '^Benchmark(Request|RequestParallel|Send|SendPath)$' -benchmem -count "$count" ./actor/ | tee -a "$out" >&2
 go test -run '^$' -bench 'PlacementOwner|RemoteRequest' -benchmem -count "$count" ./cluster/ | tee -a "$out" >&2
 go test -run '^$' -bench 'IdleReactorMemory' -benchtime 1x -count 1 ./actor/ | tee -a "$out" >&2
 go test -run '^$' -bench 'Commit' -benchmem -count "$count" ./store/ | tee -a "$out" >&2
+go test -run '^$' -bench 'Commit' -benchmem -count "$count" ./store/replicated/ | tee -a "$out" >&2
 go test -run '^$' -bench 'DurableRequest' -count "$count" ./actor/ | tee -a "$out" >&2
+go test -run '^$' -bench 'Recovery' -benchtime 200x -count "$count" ./actor/ | tee -a "$out" >&2
 go test -run '^$' -bench 'HTTPIntent' -benchtime 2s -count "$count" ./web/ | tee -a "$out" >&2
 # Cluster timings: each iteration starts (and for Failover kills) a cluster.
 go test -run '^$' -bench 'Convergence' -benchtime 5x -count 1 ./cluster/ | tee -a "$out" >&2

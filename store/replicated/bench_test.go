@@ -23,7 +23,7 @@ func BenchmarkCommit(b *testing.B) {
 		name string
 		open func(b *testing.B) store.Store
 	}{
-		{"memory", func(*testing.B) store.Store { return store.NewMemory() }},
+		{"memory-baseline", func(*testing.B) store.Store { return store.NewMemory() }},
 		{"r1-sync", func(b *testing.B) store.Store {
 			return replicatedtest.Cluster(b, 1, func(_ int, c *replicated.Config) { c.SyncAlways = true })[0]
 		}},

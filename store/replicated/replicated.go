@@ -533,21 +533,48 @@ func (s *Store) Commit(ctx context.Context, key store.Key, expected uint64, rec 
 	_, _ = rand.Read(id[:])
 	msgID := hex.EncodeToString(id[:])
 	var ack *jetstream.PubAck
-	err = s.attempt(ctx, func(actx context.Context) error {
+	attempts := 0
+	publish := func(actx context.Context) error {
+		attempts++
 		var err error
 		ack, err = s.js.Publish(actx, subject(key), value, jetstream.WithMsgID(msgID),
 			jetstream.WithExpectStream(StreamName), jetstream.WithExpectLastSequencePerSubject(seq))
 		return err
-	})
-	if err != nil {
-		if isAPIError(err, jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-			return 0, s.conflict(ctx, key, expected)
-		}
-		s.forget(key)
-		return 0, s.callError("commit", key, err, true)
 	}
-	s.remember(key, committed{version: expected + 1, sequence: ack.Sequence})
-	return expected + 1, nil
+	err = s.attempt(ctx, publish)
+	// "Another write of this subject is in flight" is no verdict: it may
+	// be our own earlier attempt (JetStream knows a message id only once it
+	// is applied), another writer's that will fail, or our previous
+	// commit, acknowledged a moment before the leader forgets it. Ask again
+	// (with the same message id) until nothing is in flight: then an
+	// applied attempt of ours answers as a duplicate (success), and a
+	// refusal names the committed sequence (a real conflict).
+	for err != nil && isAPIError(err, jetstream.JSErrCodeStreamWrongLastSequenceConstant) && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-s.stopping:
+		case <-time.After(5 * time.Millisecond):
+			err = s.attempt(ctx, publish)
+		}
+	}
+	switch {
+	case err == nil:
+		s.remember(key, committed{version: expected + 1, sequence: ack.Sequence})
+		return expected + 1, nil
+	case isAPIError(err, jetstream.JSErrCodeStreamWrongLastSequence):
+		// Refused with nothing in flight: no attempt of ours landed.
+		return 0, s.conflict(ctx, key, expected)
+	case isAPIError(err, jetstream.JSErrCodeStreamWrongLastSequenceConstant) && attempts == 1:
+		// Still in flight when ctx ended, and not ours: not applied.
+		return 0, s.conflict(ctx, key, expected)
+	}
+	s.forget(key)
+	if attempts > 1 && !errors.Is(err, store.ErrClosed) {
+		// An earlier attempt got no answer and may yet be applied.
+		return 0, fmt.Errorf("%w: commit %s: no acknowledgement from the replicated store after %d attempts (the write may have been applied): %w",
+			store.ErrFailed, key, attempts, err)
+	}
+	return 0, s.callError("commit", key, err, true)
 }
 
 // conflict is the error of a Commit that JetStream refused because key's
