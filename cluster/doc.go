@@ -1,5 +1,5 @@
-// Package cluster is the PacketFlow node's place in a cluster. It has three
-// parts so far, not yet tied together into a node:
+// Package cluster is the PacketFlow node's place in a cluster. A Node ties
+// a runtime to three parts:
 //
 //   - Placement decides which member owns a virtual reactor (kind,
 //     identity), by rendezvous hashing over the members hosting the kind.

@@ -13,15 +13,19 @@
 // Commit returns the new version only once the record is durable: for a
 // *Bolt that means written and fsync'd to its file, so it survives a crash
 // of the process or the machine right after Commit returned. Concurrent
-// Commits share one transaction and one fsync (group commit). *Memory keeps
-// records in the process only: they do not survive a restart, and it exists
-// for tests and for nodes without a data directory.
+// Commits share one transaction and one fsync (group commit). The package
+// store/replicated keeps records in NATS JetStream embedded in every
+// member, so that they survive the loss of a member: its Commit returns once
+// a majority of the replicas has the record. *Memory keeps records in the
+// process only: they do not survive a restart, and it exists for tests and
+// for nodes without a data directory.
 //
 // A Commit that returns an error wrapping ErrConflict, ErrInvalid,
-// ErrClosed, ErrCorrupt or a context error changed nothing. One that
-// returns an error wrapping ErrFailed met a failed write (a failed fsync,
-// a full disk): whether that record reached the disk is unknown until the
-// store is reopened, and the store refuses every later Commit until then.
+// ErrClosed, ErrCorrupt, ErrUnavailable or a context error changed nothing.
+// One that returns an error wrapping ErrFailed has an unknown outcome: a
+// failed write (a failed fsync, a full disk; a *Bolt then refuses every
+// later Commit until it is reopened) or, for a replicated store, a write
+// that was sent but never acknowledged.
 //
 // # Fencing
 //
