@@ -150,7 +150,9 @@ func runScenario(t *testing.T, script string) string {
 			continue
 		}
 		f := strings.Fields(text)
-		bad := func(format string, args ...any) { t.Fatalf("line %d %q: "+format, append([]any{line, text}, args...)...) }
+		bad := func(format string, args ...any) {
+			t.Fatalf("line %d %q: "+format, append([]any{line, text}, args...)...)
+		}
 		fmt.Fprintf(&out, "> %s\n", text)
 		switch f[0] {
 		case "strategy":
