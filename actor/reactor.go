@@ -147,6 +147,9 @@ func (a *instance[S]) handle(d *delivery) {
 			panic(r) // let the supervisor decide; the cell still holds the committed state
 		}
 	}()
+	if rt.cfg.Intercept != nil {
+		rt.cfg.Intercept(a.def.kind, a.identity, d.env)
+	}
 	next, reply, err := h(&a.call, a.cell.state, d.env.Message)
 	effects := a.call.effects
 	a.call = Call{}

@@ -57,6 +57,12 @@ type Config struct {
 	// System is the Proto.Actor system to run on. Zero: a new local one,
 	// shut down by Stop. A system passed in is not shut down by Stop.
 	System *protoactor.ActorSystem
+	// Intercept, when set, runs inside each handler's failure boundary
+	// just before the handler, with the instance and the intent: a panic
+	// in it is the handler's panic (the supervisor decides, the committed
+	// state stays), and it may delay. For fault injection in chaos tests
+	// (see supervision/fault); it must be safe for concurrent use.
+	Intercept func(kind, identity string, env *intent.Envelope)
 }
 
 // Runtime is one node's reactor runtime: the Proto.Actor system with its
