@@ -38,7 +38,6 @@ func runtime(t *testing.T, in *fault.Injector) (*actor.Runtime, *intent.Context)
 	return rt, caller
 }
 
-
 // An injected panic is a handler panic: the caller gets an error, the
 // committed state is untouched, and other intent types are not hit.
 func TestInjectedPanicChangesNothing(t *testing.T) {
