@@ -133,8 +133,16 @@ func (p *persistence[S]) recover(ctx context.Context, st store.Store, kind, iden
 	return nil
 }
 
-// commit stores next as the state after c's committed version.
-func (p *persistence[S]) commit(ctx context.Context, st store.Store, kind, identity string, c *cell[S], next S) error {
+// errStale: a read (a handler that changed nothing) ran on a state older
+// than the committed one (another activation committed since); the
+// instance reloads and handles the intent again.
+var errStale = errors.New("actor: stale state")
+
+// commit stores next as the state after c's committed version. With fence,
+// a handler that changed nothing checks that c's version is still the
+// committed one and returns errStale (and forgets the loaded state) when it
+// is not, so that no reply is computed from a stale state.
+func (p *persistence[S]) commit(ctx context.Context, st store.Store, kind, identity string, c *cell[S], next S, fence bool) error {
 	m, err := p.encode(next)
 	if err != nil {
 		return fmt.Errorf("%w: encoding the state of %s/%s: %w", ErrNotCommitted, kind, identity, err)
@@ -145,6 +153,16 @@ func (p *persistence[S]) commit(ctx context.Context, st store.Store, kind, ident
 	}
 	if c.durable.encoded && bytes.Equal(data, c.durable.data) {
 		// Nothing changed (a read): no write, no fsync.
+		if fence {
+			rec, err := st.Load(ctx, store.Key{Kind: kind, Identity: identity})
+			if err != nil {
+				return fmt.Errorf("%w: checking that %s/%s is current: %w", ErrNotCommitted, kind, identity, err)
+			}
+			if rec.Version != c.durable.version {
+				c.durable = durableCell{}
+				return errStale
+			}
+		}
 		c.state = next
 		return nil
 	}

@@ -287,3 +287,40 @@ func TestDeliverFuncAnswersOnce(t *testing.T) {
 	rt.DeliverFunc(nil, func(_ proto.Message, err error) { got <- err })
 	require.ErrorIs(t, <-got, intent.ErrInvalid)
 }
+
+// With FencedReads, a read on an activation whose state another activation
+// has since changed (two members both holding c1 for a moment) answers from
+// the committed state, not the stale one; without it, the stale one
+// answers, which is why a cluster node sets it.
+func TestFencedReadsAnswerFromTheCommittedState(t *testing.T) {
+	for _, fenced := range []bool{true, false} {
+		t.Run(fmt.Sprintf("fenced=%v", fenced), func(t *testing.T) {
+			st := store.NewMemory()
+			a, err := actor.NewRuntime(actor.Config{Store: st, Logger: quietLogger(t), FencedReads: fenced})
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, a.Stop()) })
+			require.NoError(t, counter.Define(a, nil))
+			ca, err := a.NewContext("alice", "user:basic")
+			require.NoError(t, err)
+			b, cb := durableCounter(t, st, nil)
+
+			get := func() int64 {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				reply, err := a.Request(ctx, ca, &counterpb.Get{Counter: "c1"})
+				require.NoError(t, err)
+				return reply.(*counterpb.Value).Count
+			}
+			require.EqualValues(t, 0, get()) // a activates c1 at version 0
+			for range 2 {
+				_, err := incr(t, b, cb, "c1")
+				require.NoError(t, err)
+			}
+			if fenced {
+				require.EqualValues(t, 2, get(), "the read sees b's commits")
+			} else {
+				require.EqualValues(t, 0, get(), "without fencing the stale activation answers")
+			}
+		})
+	}
+}

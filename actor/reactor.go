@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -137,7 +138,6 @@ func (a *instance[S]) handle(d *delivery) {
 		}
 	}
 	h := a.def.handlers[d.env.Type.Name()]
-	a.call = Call{rt: rt, env: d.env, kind: a.def.kind, identity: a.identity}
 	defer func() {
 		if r := recover(); r != nil {
 			rt.stats.failed.Add(1)
@@ -150,26 +150,47 @@ func (a *instance[S]) handle(d *delivery) {
 	if rt.cfg.Intercept != nil {
 		rt.cfg.Intercept(a.def.kind, a.identity, d.env)
 	}
-	next, reply, err := h(&a.call, a.cell.state, d.env.Message)
-	effects := a.call.effects
-	a.call = Call{}
-	if err != nil {
-		rt.stats.failed.Add(1)
-		d.answer(nil, fmt.Errorf("%w: %s/%s: %w", intent.ErrFailed, a.def.kind, a.identity, err))
-		return
-	}
-	if durable {
+	var reply proto.Message
+	var effects []Effect
+	for attempt := 1; ; attempt++ {
+		a.call = Call{rt: rt, env: d.env, kind: a.def.kind, identity: a.identity}
+		next, r, err := h(&a.call, a.cell.state, d.env.Message)
+		reply, effects = r, a.call.effects
+		a.call = Call{}
+		if err != nil {
+			rt.stats.failed.Add(1)
+			d.answer(nil, fmt.Errorf("%w: %s/%s: %w", intent.ErrFailed, a.def.kind, a.identity, err))
+			return
+		}
+		if !durable {
+			a.cell.state = next // commit
+			break
+		}
 		ctx, cancel := rt.storeContext()
-		err := a.def.persist.commit(ctx, rt.cfg.Store, a.def.kind, a.identity, a.cell, next)
+		err = a.def.persist.commit(ctx, rt.cfg.Store, a.def.kind, a.identity, a.cell, next, rt.cfg.FencedReads)
+		if errors.Is(err, errStale) && attempt < 3 {
+			// Another activation committed since this one loaded: handle
+			// the intent again on the committed state.
+			err = a.def.persist.recover(ctx, rt.cfg.Store, a.def.kind, a.identity, a.cell)
+			cancel()
+			if err != nil {
+				rt.stats.failed.Add(1)
+				d.answer(nil, err)
+				return
+			}
+			continue
+		}
 		cancel()
+		if errors.Is(err, errStale) {
+			err = fmt.Errorf("%w: %s/%s changed under every attempt to read it", ErrNotCommitted, a.def.kind, a.identity)
+		}
 		if err != nil {
 			rt.stats.failed.Add(1)
 			rt.log.Warn("reactor state not committed", "kind", a.def.kind, "identity", a.identity, "intent", d.env.ID, "err", err)
 			d.answer(nil, err)
 			return
 		}
-	} else {
-		a.cell.state = next // commit
+		break
 	}
 	rt.stats.handled.Add(1)
 	d.answer(reply, nil)

@@ -52,6 +52,14 @@ type Config struct {
 	// an activation recovers the last committed state. The runtime does not
 	// close it. Zero: every reactor's state lives in memory only.
 	Store store.Store
+	// FencedReads makes a handler of a durable reactor that changed nothing
+	// (a read) check that the state it read is still the committed one,
+	// and handle the intent again on the committed state when another
+	// activation of the instance committed since: no reply is computed
+	// from a stale state. It costs a Load per read; a cluster node sets it,
+	// since two members may briefly both hold an activation. Zero: reads
+	// trust the activation's state (right when one process owns the store).
+	FencedReads bool
 	// CommitTimeout bounds each load from and commit to Store. Zero: 10s.
 	CommitTimeout time.Duration
 	// System is the Proto.Actor system to run on. Zero: a new local one,

@@ -245,6 +245,9 @@ func NewNode(cfg NodeConfig) (_ *Node, err error) {
 	}
 	rcfg := cfg.Runtime
 	rcfg.Name = name
+	// Two members may briefly both hold an activation of an instance
+	// (membership changing): reads check that their state is current.
+	rcfg.FencedReads = rcfg.Store != nil
 	if rs, ok := rcfg.Store.(ReadyStore); ok {
 		n.storeReady = rs.Ready()
 	}

@@ -32,6 +32,7 @@ commands:
   healthcheck  exit 0 when a node is a healthy cluster member (for container healthchecks)
   load         increment counters through nodes, recording each outcome (ok, failed, unknown) in a history file
   verify       check every counter of a load history: ok <= value <= ok + unknown
+  chaos        run the in-process chaos suite (three members, seeded faults, invariants); exit 0 when all hold
   demo         run the quick start (a capability-checked counter) in-process and exit
   help         show this help
 
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runLoad(ctx, args[1:], stdout, stderr)
 	case "verify":
 		return runVerify(ctx, args[1:], stdout, stderr)
+	case "chaos":
+		return runChaos(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
