@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Failover of a three-member cluster in Docker (docker-compose.yml).
+# Failover and chaos of a three-member cluster in Docker (docker-compose.yml).
 #
 # Builds the image (make image), starts n1, n2 and n3 under a project name of
 # its own, waits until every member is healthy and sees three alive members,
@@ -11,6 +11,11 @@
 # (--store replicated), so every counter must answer with its acknowledged
 # count, and `packetflow verify` must find every load counter within
 # initial+ok <= value <= initial+ok+unknown (nothing lost, nothing invented).
+# Then (CHAOS=1, the default) a chaos phase: the killed member is started
+# again, and under a second recorded load one member is paused (docker
+# pause), another is cut off its network (docker network disconnect), each
+# for PAUSE_SECONDS, then restarted (a member the others declared dead
+# rejoins as a new process), and the second history is verified too.
 # The cluster is always torn down (down -v), and its logs are printed on failure.
 #
 # Skips (exit 0, saying why) where no Docker engine answers or no compose tool
@@ -23,6 +28,8 @@
 #   FAILOVER_TIMEOUT  seconds for every counter to answer after the kill  (60)
 #   SEND_TIMEOUT      seconds before one request is given up              (10)
 #   LOAD_SECONDS      duration of the recorded load around the kill       (20)
+#   CHAOS             run the chaos phase (pause, disconnect): 1 or 0     (1)
+#   PAUSE_SECONDS     how long a member stays paused or disconnected     (8)
 #   PACKETFLOW_PROFILE  failure detection of the members: lan or fast     (lan)
 #   SKIP_BUILD=1      use the existing bin/packetflow and image
 #   PACKETFLOW_IMAGE  image tag                                           (packetflow:dev)
@@ -37,6 +44,8 @@ UP_TIMEOUT=${UP_TIMEOUT:-90}
 FAILOVER_TIMEOUT=${FAILOVER_TIMEOUT:-60}
 SEND_TIMEOUT=${SEND_TIMEOUT:-10} # a node answers deadline_exceeded after 5s
 LOAD_SECONDS=${LOAD_SECONDS:-20}
+CHAOS=${CHAOS:-1}
+PAUSE_SECONDS=${PAUSE_SECONDS:-8}
 RETRY_MS=1000   # a counter that has not answered is asked again this often
 MAX_INFLIGHT=8  # requests in flight for one counter
 export PACKETFLOW_IMAGE=${PACKETFLOW_IMAGE:-packetflow:dev}
@@ -339,4 +348,73 @@ if ! "$BIN" verify --http "$survivor_urls" --token "$TOKEN" --history "$work/his
   fail "packetflow verify: the history check failed (acknowledged increments lost or increments invented)"
 fi
 sed 's/^/          verify: /' "$work/verify.out" | tail -n 3
-log "PASS (failover ${failover_ms} ms; history check passed)"
+
+# --- chaos: pause one member, cut another off, under recorded load -------------
+chaos_note=""
+if [[ $CHAOS == 1 ]]; then
+  refresh_url() { # $1 node: its HTTP API's host port changes when it restarts
+    local hp
+    hp=$(compose port "$1" 8080 2>/dev/null | tail -n1 || true)
+    [[ $hp == *:[0-9]* ]] && url[$1]="http://$PACKETFLOW_HOST_IP:${hp##*:}" || url[$1]=""
+  }
+  wait_three() { # $1 what: until every member answers /healthz and sees 3 alive members
+    local deadline=$((SECONDS + UP_TIMEOUT)) n ready
+    while :; do
+      ready=0
+      for n in "${NODES[@]}"; do
+        refresh_url "$n"
+        [[ -n ${url[$n]} ]] && "$BIN" healthcheck --http "${url[$n]}" --timeout 1s >/dev/null 2>&1 &&
+          [[ $(alive_members "$n") == 3 ]] && ready=$((ready + 1))
+      done
+      ((ready == 3)) && return
+      ((SECONDS < deadline)) || fail "$1: the cluster did not have 3 healthy members within ${UP_TIMEOUT}s"
+      sleep 0.5
+    done
+  }
+  log "chaos: starting $VICTIM again"
+  docker start "${cid[$VICTIM]}" >/dev/null || fail "docker start $VICTIM failed"
+  wait_three "after restarting $VICTIM"
+  net="${project}_cluster"
+  paused=n3 cut=n1
+  [[ $VICTIM == n3 ]] && paused=n2
+  [[ $VICTIM == n1 ]] && cut=n2
+  log "chaos: load on counters p0..p19 for $((4 * PAUSE_SECONDS + 10)) s; $paused paused for ${PAUSE_SECONDS}s, then $cut cut off its network for ${PAUSE_SECONDS}s"
+  (
+    rc=0
+    "$BIN" load --http "${url[n1]},${url[n2]},${url[n3]}" --token "$TOKEN" --prefix p --counters 20 \
+      --concurrency 8 --duration "$((4 * PAUSE_SECONDS + 10))s" --timeout 3s --out "$work/history2.json" >"$work/load2.out" 2>&1 || rc=$?
+    echo "$rc" >"$work/load2.rc"
+  ) &
+  sleep 3
+  docker pause "${cid[$paused]}" >/dev/null || fail "docker pause $paused failed"
+  sleep "$PAUSE_SECONDS"
+  docker unpause "${cid[$paused]}" >/dev/null || fail "docker unpause $paused failed"
+  # The others declared it dead meanwhile: it rejoins as a new process.
+  docker restart -t 2 "${cid[$paused]}" >/dev/null || fail "docker restart $paused failed"
+  wait_three "after pausing $paused"
+  ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}" "${cid[$cut]}")
+  docker network disconnect "$net" "${cid[$cut]}" || fail "docker network disconnect $cut failed"
+  sleep "$PAUSE_SECONDS"
+  docker network connect --ip "$ip" "$net" "${cid[$cut]}" || fail "docker network connect $cut failed"
+  docker restart -t 2 "${cid[$cut]}" >/dev/null || fail "docker restart $cut failed"
+  wait_three "after cutting $cut off"
+  wait
+  if [[ $(cat "$work/load2.rc" 2>/dev/null) != 0 ]]; then
+    cat "$work/load2.out" >&2
+    fail "packetflow load (chaos phase) failed"
+  fi
+  sed 's/^/          load: /' "$work/load2.out"
+  all_urls="${url[n1]},${url[n2]},${url[n3]}"
+  if ! "$BIN" verify --http "$all_urls" --token "$TOKEN" --history "$work/history2.json" --timeout 5s >"$work/verify2.out" 2>&1; then
+    cat "$work/verify2.out" >&2
+    fail "packetflow verify (chaos phase): acknowledged increments lost or increments invented"
+  fi
+  sed 's/^/          verify: /' "$work/verify2.out" | tail -n 3
+  # The counters of the first phase still hold their counts.
+  for ((i = 0; i < COUNTERS; i++)); do
+    out=$(send n1 "c$i" Get '{}' 2>&1) || fail "c$i does not answer after the chaos phase: $out"
+    [[ $(count_of "$out") == 2 ]] || fail "c$i answers $(count_of "$out") after the chaos phase, want 2"
+  done
+  chaos_note="; chaos phase (pause, disconnect) passed its history check"
+fi
+log "PASS (failover ${failover_ms} ms; history check passed$chaos_note)"
