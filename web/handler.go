@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/packetflow/packetflow/actor"
+	"github.com/packetflow/packetflow/supervision"
 	"github.com/packetflow/packetflow/cluster"
 	"github.com/packetflow/packetflow/intent"
 )
@@ -55,6 +56,10 @@ type Config struct {
 	// Logger receives internal errors (at error level) and one line per
 	// intent (at debug level). Zero: warnings and errors to standard error.
 	Logger *slog.Logger
+	// Supervision, when set, is counted on /metrics as
+	// packetflow_supervision_events_total (for example the
+	// *supervision.Instances supervising the node's reactors).
+	Supervision interface{ Stats() supervision.Stats }
 }
 
 // DefaultRequestTimeout is Config.RequestTimeout's zero meaning.
@@ -111,7 +116,7 @@ func NewHandler(node Node, cfg Config) (*Handler, error) {
 			}
 		}
 	}
-	m, err := newMetrics(node, cfg.Logger)
+	m, err := newMetrics(node, cfg.Supervision, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}

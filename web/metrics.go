@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/packetflow/packetflow/cluster"
+	"github.com/packetflow/packetflow/supervision"
 )
 
 // metrics is a handler's Prometheus registry and the collectors it updates.
@@ -25,7 +26,7 @@ type metrics struct {
 	denied   *prometheus.CounterVec
 }
 
-func newMetrics(node Node, log *slog.Logger) (*metrics, error) {
+func newMetrics(node Node, sup interface{ Stats() supervision.Stats }, log *slog.Logger) (*metrics, error) {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		intents: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -48,7 +49,7 @@ func newMetrics(node Node, log *slog.Logger) (*metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.intents, m.latency, m.denied,
-		nodeCollector{node: node},
+		nodeCollector{node: node, sup: sup},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		sink,
@@ -76,7 +77,10 @@ func (l scrapeLog) Println(v ...any) { l.log.Error("web: serving /metrics", "err
 
 // nodeCollector reports, at each scrape, the members by status and the
 // runtime's counters.
-type nodeCollector struct{ node Node }
+type nodeCollector struct {
+	node Node
+	sup  interface{ Stats() supervision.Stats } // may be nil
+}
 
 var (
 	membersDesc = prometheus.NewDesc("packetflow_cluster_members",
@@ -92,6 +96,9 @@ var (
 		"Reactor instances this node's runtime activated.", nil, nil)
 	nonIntentDesc = prometheus.NewDesc("packetflow_runtime_non_intent_drops_total",
 		"Messages that were not intents, refused by reactor mailboxes.", nil, nil)
+	supervisionDesc = prometheus.NewDesc("packetflow_supervision_events_total",
+		"Supervision decisions about this node's reactor instances, by event: failed, restarted, resumed, stopped, escalated.",
+		[]string{"event"}, nil)
 )
 
 // memberStatuses are the statuses always reported, zero or not, so that a
@@ -99,7 +106,7 @@ var (
 var memberStatuses = []cluster.Status{cluster.StatusAlive, cluster.StatusSuspect, cluster.StatusLeft, cluster.StatusDead}
 
 func (nodeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{membersDesc, runtimeIntentsDesc, effectsRunDesc, effectsFailedDesc, activationsDesc, nonIntentDesc} {
+	for _, d := range []*prometheus.Desc{membersDesc, runtimeIntentsDesc, effectsRunDesc, effectsFailedDesc, activationsDesc, nonIntentDesc, supervisionDesc} {
 		ch <- d
 	}
 }
@@ -126,6 +133,18 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(effectsFailedDesc, prometheus.CounterValue, float64(st.EffectsFailed))
 	ch <- prometheus.MustNewConstMetric(activationsDesc, prometheus.CounterValue, float64(st.Activations))
 	ch <- prometheus.MustNewConstMetric(nonIntentDesc, prometheus.CounterValue, float64(st.NonIntentDrops))
+	if c.sup != nil {
+		ss := c.sup.Stats()
+		for _, e := range []struct {
+			event string
+			n     int64
+		}{
+			{"failed", ss.Failures}, {"restarted", ss.Restarts}, {"resumed", ss.Resumes},
+			{"stopped", ss.Stops}, {"escalated", ss.Escalation},
+		} {
+			ch <- prometheus.MustNewConstMetric(supervisionDesc, prometheus.CounterValue, float64(e.n), e.event)
+		}
+	}
 }
 
 // bridge is the process's go-metrics sink. go-metrics, through which

@@ -15,6 +15,8 @@ import (
 	"github.com/packetflow/packetflow/cluster"
 	"github.com/packetflow/packetflow/cluster/clustertest"
 	"github.com/packetflow/packetflow/examples/counter/counterpb"
+	"github.com/packetflow/packetflow/supervision"
+	"github.com/packetflow/packetflow/web"
 )
 
 // metricFamily is a scraped family with lookups by label.
@@ -170,4 +172,23 @@ func TestMemberlistThroughARealMembership(t *testing.T) {
 		}
 	}
 	t.Logf("memberlist metrics: %v", names)
+}
+
+type fixedSupervision supervision.Stats
+
+func (f fixedSupervision) Stats() supervision.Stats { return supervision.Stats(f) }
+
+func TestSupervisionMetrics(t *testing.T) {
+	node := newNode(t)
+	h := newHandler(t, node, func(c *web.Config) {
+		c.Supervision = fixedSupervision{Failures: 5, Restarts: 4, Stops: 1}
+	})
+	fams := scrape(t, h)
+	require.Equal(t, 5.0, metric(t, fams, "packetflow_supervision_events_total", "event", "failed"))
+	require.Equal(t, 4.0, metric(t, fams, "packetflow_supervision_events_total", "event", "restarted"))
+	require.Equal(t, 1.0, metric(t, fams, "packetflow_supervision_events_total", "event", "stopped"))
+	require.Equal(t, 0.0, metric(t, fams, "packetflow_supervision_events_total", "event", "escalated"))
+
+	// Without a source there is no such family.
+	require.NotContains(t, scrape(t, newHandler(t, node)), "packetflow_supervision_events_total")
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/packetflow/packetflow/examples/filesystem"
 	"github.com/packetflow/packetflow/store"
 	"github.com/packetflow/packetflow/store/replicated"
+	"github.com/packetflow/packetflow/supervision"
 	"github.com/packetflow/packetflow/web"
 )
 
@@ -160,6 +161,20 @@ func (f *nodeFlags) config(logger *slog.Logger) (cluster.NodeConfig, *web.Princi
 	if err := f.checkStore(); err != nil {
 		return bad("%v", err)
 	}
+	// Reactor instances: a failed handler restarts its instance from its
+	// committed state, at most 10 times within 10 s; beyond that the
+	// instance is stopped and its next intent activates it afresh.
+	inst, err := supervision.NewInstances(supervision.Strategy{
+		Intensity: supervision.Intensity{MaxRestarts: 10, Within: 10 * time.Second},
+	}, supervision.Options{}, func(e supervision.Event) {
+		if e.Kind == supervision.EventStopped || e.Kind == supervision.EventFailed {
+			logger.Warn("supervision", slog.String("event", e.Kind.String()), slog.String("actor", e.Child), slog.Any("reason", e.Reason))
+		}
+	})
+	if err != nil {
+		return cfg, nil, err
+	}
+	cfg.Runtime.Supervisor = inst
 
 	var sets []*web.Principals
 	if f.grants != "" {
@@ -328,7 +343,11 @@ func serveNode(ctx context.Context, cfg cluster.NodeConfig, principals *web.Prin
 		ln.Close()
 		return err
 	}
-	handler, err := web.NewHandler(node, web.Config{Principals: principals, Logger: logger})
+	wcfg := web.Config{Principals: principals, Logger: logger}
+	if sup, ok := cfg.Runtime.Supervisor.(*supervision.Instances); ok {
+		wcfg.Supervision = sup
+	}
+	handler, err := web.NewHandler(node, wcfg)
 	if err != nil {
 		ln.Close()
 		_ = node.Stop()
