@@ -16,9 +16,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/packetflow/packetflow/actor"
-	"github.com/packetflow/packetflow/supervision"
 	"github.com/packetflow/packetflow/cluster"
 	"github.com/packetflow/packetflow/intent"
+	"github.com/packetflow/packetflow/supervision"
 )
 
 // Node is what the HTTP API needs of a cluster node (cluster.Node satisfies
