@@ -19,6 +19,7 @@ import (
 	"github.com/packetflow/packetflow/cluster"
 	"github.com/packetflow/packetflow/intent"
 	"github.com/packetflow/packetflow/supervision"
+	"github.com/packetflow/packetflow/supervision/fault"
 )
 
 // Node is what the HTTP API needs of a cluster node (cluster.Node satisfies
@@ -60,6 +61,11 @@ type Config struct {
 	// packetflow_supervision_events_total (for example the
 	// *supervision.Instances supervising the node's reactors).
 	Supervision interface{ Stats() supervision.Stats }
+	// Faults, when set, is the node's fault injector (its runtime's
+	// Intercept), read and changed through GET and PUT /v1/chaos by
+	// principals holding chaos:inject. Nil: fault injection is off and
+	// /v1/chaos answers 404 to them.
+	Faults *fault.Injector
 }
 
 // DefaultRequestTimeout is Config.RequestTimeout's zero meaning.
@@ -78,6 +84,7 @@ type Handler struct {
 	timeout    time.Duration
 	log        *slog.Logger
 	mux        *http.ServeMux
+	faults     *fault.Injector // nil: fault injection is off
 	metrics    *metrics
 
 	closeOnce   sync.Once
@@ -109,6 +116,13 @@ func NewHandler(node Node, cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	// chaos:inject is a capability of every node, so that a grants file
+	// may name it whether or not fault injection is on.
+	if _, err := rt.Catalog().Schema("chaos"); err != nil {
+		if err := rt.DefineSchema("chaos", []string{"inject"}); err != nil {
+			return nil, fmt.Errorf("web: defining the chaos capability: %w", err)
+		}
+	}
 	if cfg.Principals != nil {
 		for i, p := range cfg.Principals.list {
 			if _, err := rt.NewContext(p.Name, p.Capabilities...); err != nil {
@@ -122,12 +136,13 @@ func NewHandler(node Node, cfg Config) (*Handler, error) {
 	}
 	h := &Handler{
 		node: node, rt: rt, principals: cfg.Principals, timeout: cfg.RequestTimeout,
-		log: cfg.Logger, metrics: m, mux: http.NewServeMux(),
+		log: cfg.Logger, metrics: m, mux: http.NewServeMux(), faults: cfg.Faults,
 	}
 	h.mux.HandleFunc("/healthz", h.serveHealth)
 	h.mux.HandleFunc("/v1/members", h.serveMembers)
 	h.mux.HandleFunc("/v1/intents", h.serveIntent)
 	h.mux.HandleFunc("/metrics", h.serveMetrics)
+	h.mux.HandleFunc("/v1/chaos", h.serveChaos)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusNotFound, codeNotFound, "no route "+truncate(r.URL.Path, 128)))
 	})

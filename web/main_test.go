@@ -101,9 +101,13 @@ const (
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // newNode returns a ready fake node with one alive member, itself.
-func newNode(t testing.TB) *fakeNode {
+func newNode(t testing.TB, configure ...func(*actor.Config)) *fakeNode {
 	t.Helper()
-	rt, err := actor.NewRuntime(actor.Config{Name: "n1", Logger: discard})
+	cfg := actor.Config{Name: "n1", Logger: discard}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	rt, err := actor.NewRuntime(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rt.Stop() })
 	require.NoError(t, counter.Define(rt, nil))

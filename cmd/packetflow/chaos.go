@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -23,6 +25,7 @@ import (
 	"github.com/packetflow/packetflow/intent"
 	"github.com/packetflow/packetflow/store"
 	"github.com/packetflow/packetflow/supervision/fault"
+	"github.com/packetflow/packetflow/web"
 )
 
 // chaosConfig is `packetflow chaos`'s flags.
@@ -43,6 +46,9 @@ type chaosConfig struct {
 // replaced — then checks the invariants. Exit 0 only when all hold; the
 // same seed replays the same fault schedule.
 func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "inject" || args[0] == "status") {
+		return runChaosControl(ctx, args[0], args[1:], stdout, stderr)
+	}
 	c := chaosConfig{}
 	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -442,4 +448,51 @@ func getUntil(ctx context.Context, nodes []*cluster.Node, id string, bound time.
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// runChaosControl reads (status) or replaces (inject) the fault rules of a
+// node started with --chaos, through its HTTP API.
+func runChaosControl(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("chaos "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	httpAddr := fs.String("http", "http://127.0.0.1:8080", "the node's HTTP API `URL`")
+	token := fs.String("token", "", "API `token` of a principal holding chaos:inject (required)")
+	timeout := fs.Duration("timeout", 5*time.Second, "give the node this `duration` to answer")
+	var rules string
+	if verb == "inject" {
+		fs.StringVar(&rules, "rules", "", `JSON list of rules, e.g. '[{"kind":"counter","type":"Increment","rate":0.1,"action":"panic"}]' or '[{"rate":0.5,"action":"delay","delay":"200ms"}]'; '[]' clears them (required)`)
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageFailure("chaos "+verb, err, stderr)
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageFailure("chaos "+verb, fmt.Errorf("unexpected argument %q", fs.Arg(0)), stderr)
+	case *token == "":
+		return usageFailure("chaos "+verb, errors.New("--token is required"), stderr)
+	case verb == "inject" && rules == "":
+		return usageFailure("chaos "+verb, errors.New("--rules is required ('[]' clears them)"), stderr)
+	}
+	base, err := apiBase(*httpAddr)
+	if err != nil {
+		return usageFailure("chaos "+verb, err, stderr)
+	}
+	method, body := http.MethodGet, []byte(nil)
+	if verb == "inject" {
+		var list []web.ChaosRule
+		if err := json.Unmarshal([]byte(rules), &list); err != nil {
+			return usageFailure("chaos inject", fmt.Errorf("--rules is not a JSON list of rules: %v", err), stderr)
+		}
+		method = http.MethodPut
+		body, _ = json.Marshal(map[string]any{"rules": list})
+	}
+	cctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	var out json.RawMessage
+	if err := call(cctx, method, base+"/v1/chaos", *token, body, &out); err != nil {
+		fmt.Fprintf(stderr, "packetflow chaos %s: %v\n", verb, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s\n", out)
+	return 0
 }

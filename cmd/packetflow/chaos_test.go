@@ -1,8 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -35,4 +39,61 @@ func TestChaosRefusesBadFlags(t *testing.T) {
 		code, _, errOut := cli(append([]string{"chaos"}, args...)...)
 		require.Equal(t, 2, code, "%v: %s", args, errOut)
 	}
+}
+
+// A node started with --chaos takes fault rules from a principal holding
+// chaos:inject; one without answers that injection is off.
+func TestChaosInjectIntoARunningNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts node processes")
+	}
+	grants := filepath.Join(t.TempDir(), "grants.json")
+	require.NoError(t, os.WriteFile(grants, []byte(`{"principals":[
+		{"name":"operator","token":"op-token","capabilities":["chaos:inject"]}]}`), 0o600))
+	on := startNode(t, "on", "--gossip", freeAddr(t), "--grants", grants, "--chaos")
+	off := startNode(t, "off", "--gossip", freeAddr(t), "--grants", grants)
+	for _, p := range []*process{on, off} {
+		poll(t, 20*time.Second, p.name+" healthy", func() error {
+			if code, _, errOut := cli("healthcheck", "--http", p.http, "--timeout", "1s"); code != 0 {
+				return fmt.Errorf("%s", errOut)
+			}
+			return nil
+		})
+	}
+	_, err := counterCall(on, "Increment", "k")
+	require.NoError(t, err)
+
+	code, _, errOut := cli("chaos", "inject", "--http", on.http, "--token", "alice", "--rules", `[{"rate":1,"action":"panic"}]`)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "403 permission_denied")
+
+	code, out, errOut := cli("chaos", "inject", "--http", on.http, "--token", "op-token",
+		"--rules", `[{"kind":"counter","type":"Increment","rate":1,"action":"panic"}]`)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, `"action":"panic"`)
+	_, err = counterCall(on, "Increment", "k")
+	require.ErrorContains(t, err, "fault: injected panic")
+	got, err := counterCall(on, "Get", "k")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, got, "the failed handler changed nothing")
+
+	code, out, errOut = cli("chaos", "status", "--http", on.http, "--token", "op-token")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, `"injected":{"panic":1}`)
+	code, _, errOut = cli("chaos", "inject", "--http", on.http, "--token", "op-token", "--rules", `[]`)
+	require.Equal(t, 0, code, errOut)
+	got, err = counterCall(on, "Increment", "k")
+	require.NoError(t, err)
+	require.EqualValues(t, 2, got)
+
+	code, _, errOut = cli("chaos", "inject", "--http", off.http, "--token", "op-token", "--rules", `[]`)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "fault injection is off")
+	code, _, _ = cli("chaos", "inject", "--http", on.http, "--token", "op-token")
+	require.Equal(t, 2, code, "--rules is required")
+	code, _, _ = cli("chaos", "inject", "--http", on.http, "--token", "op-token", "--rules", "{")
+	require.Equal(t, 2, code)
+	b, err := os.ReadFile(on.log)
+	require.NoError(t, err)
+	require.Contains(t, string(b), "CHAOS: --chaos: fault injection is ON", "loudly logged")
 }

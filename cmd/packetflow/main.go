@@ -32,7 +32,8 @@ commands:
   healthcheck  exit 0 when a node is a healthy cluster member (for container healthchecks)
   load         increment counters through nodes, recording each outcome (ok, failed, unknown) in a history file
   verify       check every counter of a load history: ok <= value <= ok + unknown
-  chaos        run the in-process chaos suite (three members, seeded faults, invariants); exit 0 when all hold
+  chaos        run the in-process chaos suite (three members, seeded faults, invariants); exit 0 when all hold;
+               chaos inject|status: set or read the fault rules of a node started with --chaos
   demo         run the quick start (a capability-checked counter) in-process and exit
   help         show this help
 

@@ -23,6 +23,7 @@ import (
 	"github.com/packetflow/packetflow/store"
 	"github.com/packetflow/packetflow/store/replicated"
 	"github.com/packetflow/packetflow/supervision"
+	"github.com/packetflow/packetflow/supervision/fault"
 	"github.com/packetflow/packetflow/web"
 )
 
@@ -42,6 +43,8 @@ type nodeFlags struct {
 	storePeers             string
 	storeReplicas          int
 	storeSync              string
+	chaos                  bool
+	faults                 *fault.Injector // with --chaos
 }
 
 func parseNodeFlags(args []string, stderr io.Writer) (*nodeFlags, error) {
@@ -74,6 +77,7 @@ func parseNodeFlags(args []string, stderr io.Writer) (*nodeFlags, error) {
 	fs.StringVar(&f.storePeers, "store-peers", "", "--store replicated: route addresses of the members' stores, `host:port[,host:port…]` (this member's own may be listed, so every member can be given the same list)")
 	fs.IntVar(&f.storeReplicas, "store-replicas", 0, "--store replicated: `members` keeping each record, 1 to 5 (default 3, or fewer with fewer members); a write is acknowledged once a majority has it")
 	fs.StringVar(&f.storeSync, "store-sync", "always", "--store replicated: `always` fsyncs each write on every replica before it is acknowledged; batched fsyncs every two minutes (an acknowledged write then survives the loss of any minority of members, not a power loss of a majority)")
+	fs.BoolVar(&f.chaos, "chaos", false, "enable fault injection, controlled through GET/PUT /v1/chaos by principals holding chaos:inject (`packetflow chaos inject`); never in production")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -175,6 +179,10 @@ func (f *nodeFlags) config(logger *slog.Logger) (cluster.NodeConfig, *web.Princi
 		return cfg, nil, err
 	}
 	cfg.Runtime.Supervisor = inst
+	if f.chaos {
+		f.faults = fault.New(uint64(time.Now().UnixNano()))
+		cfg.Runtime.Intercept = f.faults.Intercept
+	}
 
 	var sets []*web.Principals
 	if f.grants != "" {
@@ -343,7 +351,11 @@ func serveNode(ctx context.Context, cfg cluster.NodeConfig, principals *web.Prin
 		ln.Close()
 		return err
 	}
-	wcfg := web.Config{Principals: principals, Logger: logger}
+	wcfg := web.Config{Principals: principals, Logger: logger, Faults: f.faults}
+	if f.faults != nil {
+		logger.Warn("CHAOS: --chaos: fault injection is ON; principals holding chaos:inject can make this node's reactors fail through PUT /v1/chaos",
+			slog.Uint64("seed", f.faults.Seed()))
+	}
 	if sup, ok := cfg.Runtime.Supervisor.(*supervision.Instances); ok {
 		wcfg.Supervision = sup
 	}
