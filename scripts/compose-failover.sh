@@ -239,13 +239,28 @@ fi
 log "all $COUNTERS counters answer with count 2 through every member"
 
 # --- recorded load, then kill one member ----------------------------------------
+start_load() { # $1 name, $2 counter prefix, $3 seconds: packetflow load in the background
+  (
+    rc=0
+    "$BIN" load --http "${url[n1]},${url[n2]},${url[n3]}" --token "$TOKEN" --prefix "$2" --counters 20 \
+      --concurrency 8 --duration "$3s" --timeout 3s --out "$work/$1.json" >"$work/$1.out" 2>&1 || rc=$?
+    echo "$rc" >"$work/$1.rc"
+  ) &
+}
+check_history() { # $1 name, $2 URLs: after wait, the load succeeded and its history verifies
+  if [[ $(cat "$work/$1.rc" 2>/dev/null) != 0 ]]; then
+    cat "$work/$1.out" >&2
+    fail "packetflow load ($1) failed (exit status $(cat "$work/$1.rc" 2>/dev/null || echo unknown))"
+  fi
+  sed 's/^/          load: /' "$work/$1.out"
+  if ! "$BIN" verify --http "$2" --token "$TOKEN" --history "$work/$1.json" --timeout 5s >"$work/$1.verify" 2>&1; then
+    cat "$work/$1.verify" >&2
+    fail "packetflow verify ($1): the history check failed (acknowledged increments lost or increments invented)"
+  fi
+  sed 's/^/          verify: /' "$work/$1.verify" | tail -n 3
+}
 log "load: $LOAD_SECONDS s of increments of counters h0..h19 through all three members, recorded to a history"
-(
-  rc=0
-  "$BIN" load --http "${url[n1]},${url[n2]},${url[n3]}" --token "$TOKEN" --prefix h --counters 20 \
-    --concurrency 8 --duration "${LOAD_SECONDS}s" --timeout 3s --out "$work/history.json" >"$work/load.out" 2>&1 || rc=$?
-  echo "$rc" >"$work/load.rc"
-) &
+start_load history h "$LOAD_SECONDS"
 sleep 3
 survivors=()
 for n in "${NODES[@]}"; do [[ $n == "$VICTIM" ]] || survivors+=("$n"); done
@@ -337,17 +352,7 @@ if [[ -s $work/errors ]]; then
 fi
 # --- the history check ----------------------------------------------------------
 wait # the load (the Gets above waited for it too)
-if [[ $(cat "$work/load.rc" 2>/dev/null) != 0 ]]; then
-  cat "$work/load.out" >&2
-  fail "packetflow load failed (exit status $(cat "$work/load.rc" 2>/dev/null || echo unknown))"
-fi
-sed 's/^/          load: /' "$work/load.out"
-survivor_urls="${url[${survivors[0]}]},${url[${survivors[1]}]}"
-if ! "$BIN" verify --http "$survivor_urls" --token "$TOKEN" --history "$work/history.json" --timeout 5s >"$work/verify.out" 2>&1; then
-  cat "$work/verify.out" >&2
-  fail "packetflow verify: the history check failed (acknowledged increments lost or increments invented)"
-fi
-sed 's/^/          verify: /' "$work/verify.out" | tail -n 3
+check_history history "${url[${survivors[0]}]},${url[${survivors[1]}]}"
 
 # --- chaos: pause one member, cut another off, under recorded load -------------
 chaos_note=""
@@ -379,12 +384,7 @@ if [[ $CHAOS == 1 ]]; then
   [[ $VICTIM == n3 ]] && paused=n2
   [[ $VICTIM == n1 ]] && cut=n2
   log "chaos: load on counters p0..p19 for $((4 * PAUSE_SECONDS + 10)) s; $paused paused for ${PAUSE_SECONDS}s, then $cut cut off its network for ${PAUSE_SECONDS}s"
-  (
-    rc=0
-    "$BIN" load --http "${url[n1]},${url[n2]},${url[n3]}" --token "$TOKEN" --prefix p --counters 20 \
-      --concurrency 8 --duration "$((4 * PAUSE_SECONDS + 10))s" --timeout 3s --out "$work/history2.json" >"$work/load2.out" 2>&1 || rc=$?
-    echo "$rc" >"$work/load2.rc"
-  ) &
+  start_load chaos p "$((4 * PAUSE_SECONDS + 10))"
   sleep 3
   docker pause "${cid[$paused]}" >/dev/null || fail "docker pause $paused failed"
   sleep "$PAUSE_SECONDS"
@@ -399,17 +399,7 @@ if [[ $CHAOS == 1 ]]; then
   docker restart -t 2 "${cid[$cut]}" >/dev/null || fail "docker restart $cut failed"
   wait_three "after cutting $cut off"
   wait
-  if [[ $(cat "$work/load2.rc" 2>/dev/null) != 0 ]]; then
-    cat "$work/load2.out" >&2
-    fail "packetflow load (chaos phase) failed"
-  fi
-  sed 's/^/          load: /' "$work/load2.out"
-  all_urls="${url[n1]},${url[n2]},${url[n3]}"
-  if ! "$BIN" verify --http "$all_urls" --token "$TOKEN" --history "$work/history2.json" --timeout 5s >"$work/verify2.out" 2>&1; then
-    cat "$work/verify2.out" >&2
-    fail "packetflow verify (chaos phase): acknowledged increments lost or increments invented"
-  fi
-  sed 's/^/          verify: /' "$work/verify2.out" | tail -n 3
+  check_history chaos "${url[n1]},${url[n2]},${url[n3]}"
   # The counters of the first phase still hold their counts.
   for ((i = 0; i < COUNTERS; i++)); do
     out=$(send n1 "c$i" Get '{}' 2>&1) || fail "c$i does not answer after the chaos phase: $out"
