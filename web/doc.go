@@ -12,6 +12,8 @@
 //	                   {"kind":"counter","id":"c1","type":"packetflow.examples.counter.v1.Increment","payload":{"by":1}}
 //	                   → 200 {"type":"packetflow.examples.counter.v1.Value","result":{"counter":"c1","count":"1"}}
 //	GET  /metrics      Prometheus text format
+//	GET  /v1/chaos     fault injection rules and counts (principals holding chaos:inject; 404 unless Config.Faults)
+//	PUT  /v1/chaos     {"rules":[{"kind":"counter","type":"Increment","rate":0.1,"action":"panic"}]} replaces them ([] clears)
 //
 // A caller's identity and capabilities come only from the Principals table
 // (a grants file, DevPrincipals, or both): a token names a principal, and
