@@ -549,10 +549,11 @@ func (s *Store) Commit(ctx context.Context, key store.Key, expected uint64, rec 
 	// (with the same message id) until nothing is in flight: then an
 	// applied attempt of ours answers as a duplicate (success), and a
 	// refusal names the committed sequence (a real conflict).
-	for err != nil && isAPIError(err, jetstream.JSErrCodeStreamWrongLastSequenceConstant) && ctx.Err() == nil {
+	for stopping := false; err != nil && !stopping && isAPIError(err, jetstream.JSErrCodeStreamWrongLastSequenceConstant) && ctx.Err() == nil; {
 		select {
 		case <-ctx.Done():
 		case <-s.stopping:
+			stopping = true // Close waits for this call: give up now
 		case <-time.After(5 * time.Millisecond):
 			err = s.attempt(ctx, publish)
 		}

@@ -7,15 +7,18 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
+	"github.com/packetflow/packetflow/cluster/clustertest"
 	"github.com/packetflow/packetflow/store"
 	"github.com/packetflow/packetflow/store/replicated"
 	"github.com/packetflow/packetflow/store/replicated/replicatedtest"
 	"github.com/packetflow/packetflow/store/storetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain checks for leaked goroutines, giving the embedded servers'
+// last goroutines a few seconds to end after Shutdown (as the cluster
+// tests do for memberlist's).
+func TestMain(m *testing.M) { clustertest.Main(m) }
 
 func TestConformanceSingle(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
