@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -438,4 +439,55 @@ func failoverKeepsCommittedState(t *testing.T, storeOf func(i int) store.Store, 
 		acked[id]++
 		require.Equal(t, acked[id], got, "counter %s kept every acknowledged increment", id)
 	}
+}
+
+// The test kit's intent faults: a dropped request changes nothing, a
+// dropped reply loses only the answer (the increment is applied), a delay
+// delays; the caller of either drop sees its deadline pass (outcome
+// unknown to it).
+func TestNodeUnderIntentFaults(t *testing.T) {
+	t.Parallel()
+	nw := clustertest.NewNetwork()
+	nodes := nw.StartNodes(t, 2, defineCounter)
+	clustertest.WaitConverged(t, nodes, 2, converge)
+	var remote string // a counter n2 owns, asked through n1
+	for id, owner := range owners(t, nodes[0], counterIDs(20)) {
+		if owner == nodes[1].Local().Name {
+			remote = id
+			break
+		}
+	}
+	require.NotEmpty(t, remote)
+	var mode atomic.Value
+	mode.Store(clustertest.IntentFault{})
+	nw.SetIntentFaults(func(from, to string) clustertest.IntentFault {
+		if from == nodes[0].Local().Name && to == nodes[1].Local().Name {
+			return mode.Load().(clustertest.IntentFault)
+		}
+		return clustertest.IntentFault{}
+	})
+	_, err := increment(t, nodes[0], remote, 2*time.Second)
+	require.NoError(t, err)
+
+	mode.Store(clustertest.IntentFault{DropRequest: true})
+	_, err = increment(t, nodes[0], remote, 300*time.Millisecond)
+	require.ErrorIs(t, err, intent.ErrDeadlineExceeded)
+	got, err := getCount(t, nodes[1], remote, 2*time.Second)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, got, "a dropped request is not applied")
+
+	mode.Store(clustertest.IntentFault{DropReply: true})
+	_, err = increment(t, nodes[0], remote, 300*time.Millisecond)
+	require.ErrorIs(t, err, intent.ErrDeadlineExceeded)
+	got, err = getCount(t, nodes[1], remote, 2*time.Second)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, got, "a dropped reply's increment is applied")
+
+	mode.Store(clustertest.IntentFault{Delay: 200 * time.Millisecond})
+	start := time.Now()
+	got, err = increment(t, nodes[0], remote, 2*time.Second)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, got)
+	require.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond)
+	nw.SetIntentFaults(nil)
 }

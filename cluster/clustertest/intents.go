@@ -41,6 +41,39 @@ func (n *Network) IntentTransport(name string) cluster.NewTransport {
 	}
 }
 
+// IntentFault is what happens to one intent between two nodes (see
+// Network.SetIntentFaults).
+type IntentFault struct {
+	// Delay holds the envelope back before it is delivered.
+	Delay time.Duration
+	// DropRequest loses the envelope: it is never handled, and the caller
+	// waits for its deadline (an outcome it cannot tell from DropReply).
+	DropRequest bool
+	// DropReply handles the envelope and loses its reply: the caller
+	// waits for its deadline.
+	DropReply bool
+}
+
+// SetIntentFaults makes fault decide, for each intent sent between two
+// nodes (by name), whether it is delayed or dropped; nil removes it. fault
+// is called concurrently and must be safe for that. Gossip is not
+// affected (see Partition).
+func (n *Network) SetIntentFaults(fault func(from, to string) IntentFault) {
+	n.mu.Lock()
+	n.faults = fault
+	n.mu.Unlock()
+}
+
+func (n *Network) intentFault(from, to string) IntentFault {
+	n.mu.Lock()
+	f := n.faults
+	n.mu.Unlock()
+	if f == nil {
+		return IntentFault{}
+	}
+	return f(from, to)
+}
+
 // intents is one node's in-memory intent transport.
 type intents struct {
 	net     *Network
@@ -78,15 +111,34 @@ func (t *intents) Request(ctx context.Context, address string, env *intent.Envel
 	if target == nil {
 		return nil, fmt.Errorf("%w: %s is unreachable from %s", cluster.ErrNotDelivered, address, t.name)
 	}
-	replies, ok := target.serve(b)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s is stopping", cluster.ErrNotDelivered, address)
-	}
 	var expired <-chan time.Time
 	if !env.Deadline.IsZero() {
 		timer := time.NewTimer(time.Until(env.Deadline))
 		defer timer.Stop()
 		expired = timer.C
+	}
+	fault := t.net.intentFault(t.name, target.name)
+	if fault.Delay > 0 {
+		delay := time.NewTimer(fault.Delay)
+		select {
+		case <-delay.C:
+		case <-ctx.Done():
+			delay.Stop()
+			return nil, intent.ErrDeadlineExceeded
+		case <-expired:
+			delay.Stop()
+			return nil, intent.ErrDeadlineExceeded
+		}
+	}
+	var replies <-chan []byte
+	if !fault.DropRequest {
+		var ok bool
+		if replies, ok = target.serve(b); !ok {
+			return nil, fmt.Errorf("%w: %s is stopping", cluster.ErrNotDelivered, address)
+		}
+		if fault.DropReply {
+			replies = nil // handled; its answer never arrives
+		}
 	}
 	select {
 	case b := <-replies:

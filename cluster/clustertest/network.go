@@ -45,6 +45,7 @@ type Network struct {
 	names    int // node names handed out by Prepare
 	ids      int // member ids handed out by Prepare
 	dropped  uint64
+	faults   func(from, to string) IntentFault // nil: none
 }
 
 // NewNetwork returns an empty, healed network.

@@ -35,6 +35,7 @@ type chaosConfig struct {
 	counters    int
 	concurrency int
 	panicRate   float64
+	netRate     float64
 	timeout     time.Duration
 	recovery    time.Duration
 }
@@ -57,6 +58,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&c.counters, "counters", 20, "`N` counters to increment")
 	fs.IntVar(&c.concurrency, "concurrency", 8, "`number` of concurrent senders")
 	fs.Float64Var(&c.panicRate, "panic-rate", 0.05, "probability that an Increment's handler panics, 0 to 1")
+	fs.Float64Var(&c.netRate, "net-fault-rate", 0.01, "probability that an intent between members is dropped (its request or its reply, alike), and again that it is delayed by up to 50 ms, 0 to 1")
 	fs.DurationVar(&c.timeout, "timeout", 2*time.Second, "deadline of each request; an answer must come before it (plus 1 s of slack)")
 	fs.DurationVar(&c.recovery, "recovery-bound", 15*time.Second, "every counter must answer again within this `duration` after the faults end")
 	if err := fs.Parse(args); err != nil {
@@ -76,6 +78,8 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return usageFailure("chaos", errors.New("--concurrency must be 1 to 1000"), stderr)
 	case c.panicRate < 0 || c.panicRate > 1:
 		return usageFailure("chaos", errors.New("--panic-rate must be within [0, 1]"), stderr)
+	case c.netRate < 0 || c.netRate > 0.5:
+		return usageFailure("chaos", errors.New("--net-fault-rate must be within [0, 0.5]"), stderr)
 	case c.timeout <= 0 || c.recovery <= 0:
 		return usageFailure("chaos", errors.New("--timeout and --recovery-bound must be positive"), stderr)
 	}
@@ -206,13 +210,35 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 	killAt := c.duration/2 + time.Duration(rng.Int64N(int64(c.duration/5)))
 	partitioned, killed := rng.IntN(3), rng.IntN(3)
 	fmt.Fprintf(stdout, "chaos: 3 members, %d counters, %d senders, %v; faults: Increment handlers panic at rate %g; "+
+		"intents between members dropped at rate %g and delayed at rate %g; "+
 		"n%d partitioned away at %v for %v (then restarted, as a member declared dead must be); n%d killed at %v and restarted\n",
-		c.counters, c.concurrency, c.duration, c.panicRate, partitioned+1, partitionAt.Round(time.Millisecond),
+		c.counters, c.concurrency, c.duration, c.panicRate, c.netRate, c.netRate, partitioned+1, partitionAt.Round(time.Millisecond),
 		partitionFor.Round(time.Millisecond), killed+1, killAt.Round(time.Millisecond))
 	if err := cc.injector.Set(fault.Rule{Kind: "counter", Type: "Increment", Rate: c.panicRate, Action: fault.Panic}); err != nil {
 		return false, err
 	}
 
+	var netMu sync.Mutex
+	netRng := rand.New(rand.NewPCG(c.seed, c.seed^0x2545f4914f6cdd1d))
+	var dropped, delayed atomic.Int64
+	cc.net.SetIntentFaults(func(from, to string) clustertest.IntentFault {
+		netMu.Lock()
+		defer netMu.Unlock()
+		var f clustertest.IntentFault
+		if netRng.Float64() < c.netRate {
+			if netRng.IntN(2) == 0 {
+				f.DropRequest = true
+			} else {
+				f.DropReply = true
+			}
+			dropped.Add(1)
+		}
+		if netRng.Float64() < c.netRate {
+			f.Delay = time.Duration(1+netRng.IntN(50)) * time.Millisecond
+			delayed.Add(1)
+		}
+		return f
+	})
 	tally := &chaosTally{ok: map[string]int64{}, unknown: map[string]int64{}, failed: map[string]int64{}}
 	loadCtx, stopLoad := context.WithTimeout(ctx, c.duration)
 	defer stopLoad()
@@ -275,6 +301,7 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 	senders.Wait()
 	faults.Wait()
 	cc.net.Heal()
+	cc.net.SetIntentFaults(nil)
 	if err := cc.injector.Set(); err != nil {
 		return false, err
 	}
@@ -314,8 +341,8 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 	}
 
 	counts := cc.injector.Counts()
-	fmt.Fprintf(stdout, "chaos: faults injected: %d handler panics, %d partition, %d kill\n",
-		counts[fault.Panic], partitions.Load(), kills.Load())
+	fmt.Fprintf(stdout, "chaos: faults injected: %d handler panics, %d intents dropped and %d delayed between members, %d partition, %d kill\n",
+		counts[fault.Panic], dropped.Load(), delayed.Load(), partitions.Load(), kills.Load())
 	fmt.Fprintf(stdout, "chaos: intents sent %d: ok %d, unknown %d, failed %d\n",
 		tally.sent, tally.okTotal, tally.unkTotal, tally.sent-tally.okTotal-tally.unkTotal)
 	reasons := make([]string, 0, len(tally.failed))

@@ -24,6 +24,7 @@ func TestChaosSuitePasses(t *testing.T) {
 	require.Equal(t, 0, code, "stderr: %s", errOut)
 	require.Contains(t, out, "chaos: PASS (seed "+seed+")")
 	require.Contains(t, out, "1 partition, 1 kill")
+	require.Contains(t, out, "dropped and")
 	require.NotContains(t, out, "VIOLATED")
 	for _, inv := range []string{"answered before its deadline", "answers within", "no acknowledged increment lost", "nothing invented"} {
 		require.Contains(t, out, inv)
@@ -34,7 +35,7 @@ func TestChaosSuitePasses(t *testing.T) {
 func TestChaosRefusesBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--duration", "1s"}, {"--panic-rate", "1.5"}, {"--counters", "0"}, {"--concurrency", "-1"},
-		{"--timeout", "0s"}, {"extra"}, {"--seed", "x"},
+		{"--timeout", "0s"}, {"extra"}, {"--seed", "x"}, {"--net-fault-rate", "0.9"},
 	} {
 		code, _, errOut := cli(append([]string{"chaos"}, args...)...)
 		require.Equal(t, 2, code, "%v: %s", args, errOut)
