@@ -89,8 +89,12 @@ type lifecycle struct {
 func (l *lifecycle) Receive(ctx protoactor.Context) {
 	switch ctx.Message().(type) {
 	case *protoactor.Stopping:
-		l.a.mb.closed.Store(true)
+		// Leave the table first, then close: an intent routed meanwhile
+		// either finds the fresh activation or enters this mailbox and is
+		// rerouted when it drains. Closing first let a route find this
+		// closed instance again and again until it gave up.
 		l.a.kind.active.CompareAndDelete(l.a.identity, l.a)
+		l.a.mb.closed.Store(true)
 	case *protoactor.Stopped:
 		// A stop after a failure leaves the mailbox suspended with intents
 		// in it. Resume it so they drain: the closed mailbox re-routes them
