@@ -97,8 +97,8 @@ func (in *Instances) HandleFailure(_ *protoactor.ActorSystem, sup protoactor.Sup
 		log = &restartLog{}
 		in.logs[child.Id] = log
 	}
-	allowed := log.allow(now, intensity)
-	n := log.recent(now, intensity)
+	n := log.add(now, intensity.Within)
+	allowed := !intensity.exceeded(n)
 	var delay time.Duration
 	if b := in.strategy.Backoff; b != nil && allowed {
 		delay = b.delay(n, in.rng)
@@ -128,7 +128,7 @@ func (in *Instances) forget(id string) {
 // pruneLocked drops the logs without a restart in the window.
 func (in *Instances) pruneLocked(now time.Time, intensity Intensity) {
 	for id, l := range in.logs {
-		if l.recent(now, intensity) == 0 {
+		if l.idle(now, intensity.Within) {
 			delete(in.logs, id)
 		}
 	}

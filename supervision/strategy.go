@@ -178,16 +178,17 @@ func (s Strategy) decide(reason error) Directive {
 	return s.Decider(reason)
 }
 
-// restartLog is a supervisor's recent restarts, for its intensity.
+// exceeded reports whether n restarts within the window are too many.
+func (in Intensity) exceeded(n int) bool { return in.MaxRestarts < 0 || n > in.MaxRestarts }
+
+// restartLog is the recent restarts of a supervisor (for its intensity) or
+// of one child (for its backoff).
 type restartLog struct{ times []time.Time }
 
-// allow records a restart at now and reports whether it stays within in;
-// when it does not, the log is cleared (the supervisor escalates).
-func (l *restartLog) allow(now time.Time, in Intensity) bool {
-	if in.MaxRestarts < 0 {
-		return false
-	}
-	cut := now.Add(-in.Within)
+// add records a restart at now, forgets those older than within, and
+// returns how many remain, this one included.
+func (l *restartLog) add(now time.Time, within time.Duration) int {
+	cut := now.Add(-within)
 	kept := l.times[:0]
 	for _, t := range l.times {
 		if t.After(cut) {
@@ -195,20 +196,10 @@ func (l *restartLog) allow(now time.Time, in Intensity) bool {
 		}
 	}
 	l.times = append(kept, now)
-	if len(l.times) > in.MaxRestarts {
-		l.times = l.times[:0]
-		return false
-	}
-	return true
+	return len(l.times)
 }
 
-// recent is how many restarts the log holds within in of now.
-func (l *restartLog) recent(now time.Time, in Intensity) int {
-	n := 0
-	for _, t := range l.times {
-		if t.After(now.Add(-in.Within)) {
-			n++
-		}
-	}
-	return n
+// idle reports whether the log holds no restart within within of now.
+func (l *restartLog) idle(now time.Time, within time.Duration) bool {
+	return len(l.times) == 0 || !l.times[len(l.times)-1].After(now.Add(-within))
 }

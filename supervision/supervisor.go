@@ -111,7 +111,7 @@ func (s *supervisor) Receive(ctx protoactor.Context) {
 		}
 	case *protoactor.Stopped:
 		if s.started != nil { // the root
-			s.tree.stopped(nil)
+			s.tree.stopped()
 		}
 	case *protoactor.Terminated:
 		s.terminated(ctx, msg.Who)
@@ -194,7 +194,8 @@ func (s *supervisor) terminated(ctx protoactor.Context, pid *protoactor.PID) {
 		s.tree.emit(Event{Kind: EventStopped, Supervisor: s.path, Child: c.path})
 		return
 	}
-	if !s.restarts.allow(s.tree.clock.Now(), s.spec.Strategy.intensity()) {
+	if in := s.spec.Strategy.intensity(); in.exceeded(s.restarts.add(s.tree.clock.Now(), in.Within)) {
+		s.restarts = restartLog{}
 		if sup, ok := ctx.(protoactor.Supervisor); ok {
 			s.escalate(sup, c, fmt.Errorf("child %s stopped on its own too often", c.path), nil)
 		}
@@ -239,15 +240,15 @@ func (s *supervisor) HandleFailure(_ *protoactor.ActorSystem, sup protoactor.Sup
 	default:
 		now := s.tree.clock.Now()
 		in := s.spec.Strategy.intensity()
-		if !s.restarts.allow(now, in) {
+		if in.exceeded(s.restarts.add(now, in.Within)) {
+			s.restarts = restartLog{}
 			s.escalate(sup, c, fmt.Errorf("more than %d restarts within %v (last: %s: %w)", in.MaxRestarts, in.Within, c.path, err), message)
 			return
 		}
 		targets := s.affected(c)
 		var delay time.Duration
 		if b := s.spec.Strategy.Backoff; b != nil {
-			c.log.allow(now, Intensity{MaxRestarts: int(^uint(0) >> 1), Within: in.Within})
-			delay = s.tree.jitter(b, c.log.recent(now, in))
+			delay = s.tree.jitter(b, c.log.add(now, in.Within))
 		}
 		pids := make([]*protoactor.PID, 0, len(targets))
 		for _, t := range targets {

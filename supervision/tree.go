@@ -276,16 +276,9 @@ func (t *Tree) jitter(b *Backoff, n int) time.Duration {
 	return b.delay(n, t.rng)
 }
 
-func (t *Tree) stopped(err error) {
-	t.doneOnce.Do(func() {
-		if err != nil {
-			t.errMu.Lock()
-			t.err = err
-			t.errMu.Unlock()
-		}
-		close(t.done)
-	})
-}
+// stopped marks the tree stopped, once its root has (Err says why, when a
+// failure escalated past it).
+func (t *Tree) stopped() { t.doneOnce.Do(func() { close(t.done) }) }
 
 // rootGuardian handles a failure that escalated past the root supervisor:
 // the tree stops, and Err reports it.
