@@ -115,10 +115,11 @@ type Store struct {
 	js     jetstream.JetStream
 	logger *slog.Logger
 
-	ready    chan struct{} // closed once the stream exists
-	stream   jetstream.Stream
-	stopping chan struct{} // closed by Close
-	bg       sync.WaitGroup
+	ready  chan struct{} // closed once the stream exists
+	stream jetstream.Stream
+	life   context.Context // cancelled by Close
+	stop   context.CancelFunc
+	bg     sync.WaitGroup
 
 	mu       sync.RWMutex // held shared by calls in progress, exclusively by Close
 	closed   bool
@@ -199,9 +200,9 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s := &Store{
 		cfg: cfg, server: ns, conn: nc, js: js, logger: logger,
-		ready: make(chan struct{}), stopping: make(chan struct{}),
-		revision: make(map[store.Key]committed),
+		ready: make(chan struct{}), revision: make(map[store.Key]committed),
 	}
+	s.life, s.stop = context.WithCancel(context.Background())
 	s.bg.Go(s.ensureStream)
 	return s, nil
 }
@@ -339,36 +340,24 @@ func (s *Store) streamConfig() jetstream.StreamConfig {
 func (s *Store) ensureStream() {
 	cfg := s.streamConfig()
 	delay := 100 * time.Millisecond
-	started := time.Now()
-	lastLog := started // the first warning after 10 s
+	lastLog := time.Now() // the first warning after 10 s
 	for {
 		// JetStream drops API requests while it has no meta leader, so
 		// an attempt that gets no answer soon is repeated.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		go func() {
-			select {
-			case <-s.stopping:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		ctx, cancel := context.WithTimeout(s.life, time.Second)
 		st, err := s.js.CreateOrUpdateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || isAPIError(err, jetstream.JSErrCodeStreamNameInUse) {
+			// Created concurrently by another member with another
+			// configuration: take it as it is.
+			st, err = s.js.Stream(ctx, StreamName)
+		}
 		cancel()
 		if err == nil {
 			s.stream = st
 			close(s.ready)
 			s.logger.Info("replicated store ready", slog.String("stream", StreamName),
-				slog.Int("replicas", cfg.Replicas), slog.String("routes", s.RouteAddr()))
+				slog.Int("replicas", st.CachedInfo().Config.Replicas), slog.String("routes", s.RouteAddr()))
 			return
-		}
-		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || isAPIError(err, jetstream.JSErrCodeStreamNameInUse) {
-			// Created concurrently by another member with another
-			// configuration: take it as it is.
-			if st, gerr := s.js.Stream(context.Background(), StreamName); gerr == nil {
-				s.stream = st
-				close(s.ready)
-				return
-			}
 		}
 		if time.Since(lastLog) >= 10*time.Second {
 			s.logger.Warn("replicated store not ready yet: waiting for a quorum of members", slog.Any("err", err),
@@ -376,7 +365,7 @@ func (s *Store) ensureStream() {
 			lastLog = time.Now()
 		}
 		select {
-		case <-s.stopping:
+		case <-s.life.Done():
 			return
 		case <-time.After(delay):
 		}
@@ -422,7 +411,7 @@ func (s *Store) begin(ctx context.Context, op string, key store.Key) error {
 	select {
 	case <-s.ready:
 		return nil
-	case <-s.stopping:
+	case <-s.life.Done():
 		s.calls.Done()
 		return fmt.Errorf("%w: %s %s", store.ErrClosed, op, key)
 	case <-wait.Done():
@@ -490,7 +479,7 @@ func (s *Store) attempt(ctx context.Context, call func(context.Context) error) e
 		select {
 		case <-ctx.Done():
 			return err
-		case <-s.stopping:
+		case <-s.life.Done():
 			return err
 		case <-time.After(50 * time.Millisecond):
 		}
@@ -552,7 +541,7 @@ func (s *Store) Commit(ctx context.Context, key store.Key, expected uint64, rec 
 	for stopping := false; err != nil && !stopping && isAPIError(err, jetstream.JSErrCodeStreamWrongLastSequenceConstant) && ctx.Err() == nil; {
 		select {
 		case <-ctx.Done():
-		case <-s.stopping:
+		case <-s.life.Done():
 			stopping = true // Close waits for this call: give up now
 		case <-time.After(5 * time.Millisecond):
 			err = s.attempt(ctx, publish)
@@ -659,7 +648,7 @@ func (s *Store) Close() error {
 		return fmt.Errorf("%w: close", store.ErrClosed)
 	}
 	s.closed = true
-	close(s.stopping)
+	s.stop()
 	s.mu.Unlock()
 	s.calls.Wait()
 	s.bg.Wait()
