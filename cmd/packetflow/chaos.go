@@ -172,15 +172,13 @@ func (cc *chaosCluster) stop() {
 
 // chaosTally is what the senders saw.
 type chaosTally struct {
-	mu       sync.Mutex
-	ok       map[string]int64 // per counter
-	unknown  map[string]int64
-	failed   map[string]int64 // by reason
-	sent     int64
-	late     int64 // answers after deadline + slack
-	slowest  time.Duration
-	okTotal  int64
-	unkTotal int64
+	mu      sync.Mutex
+	ok      map[string]int64 // per counter
+	unknown map[string]int64
+	failed  map[string]int64 // by reason
+	sent    int64
+	late    int64 // answers after deadline + slack
+	slowest time.Duration
 }
 
 func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, error) {
@@ -344,7 +342,7 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 	fmt.Fprintf(stdout, "chaos: faults injected: %d handler panics, %d intents dropped and %d delayed between members, %d partition, %d kill\n",
 		counts[fault.Panic], dropped.Load(), delayed.Load(), partitions.Load(), kills.Load())
 	fmt.Fprintf(stdout, "chaos: intents sent %d: ok %d, unknown %d, failed %d\n",
-		tally.sent, tally.okTotal, tally.unkTotal, tally.sent-tally.okTotal-tally.unkTotal)
+		tally.sent, sum(tally.ok), sum(tally.unknown), sum(tally.failed))
 	reasons := make([]string, 0, len(tally.failed))
 	for r := range tally.failed {
 		reasons = append(reasons, r)
@@ -384,6 +382,14 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 	return pass, nil
 }
 
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
 func condLine(cond bool, s string) []string {
 	if cond {
 		return []string{s}
@@ -405,7 +411,6 @@ func (t *chaosTally) record(id string, err error, took, bound time.Duration) {
 	switch {
 	case err == nil:
 		t.ok[id]++
-		t.okTotal++
 	case errors.Is(err, intent.ErrNotApplied):
 		t.failed[failReason(err)]++
 	case errors.Is(err, intent.ErrFailed) && !errors.Is(err, intent.ErrUnavailable):
@@ -414,7 +419,6 @@ func (t *chaosTally) record(id string, err error, took, bound time.Duration) {
 		t.failed[failReason(err)]++
 	default:
 		t.unknown[id]++
-		t.unkTotal++
 	}
 }
 
