@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/packetflow/packetflow/actor"
 	"github.com/packetflow/packetflow/examples/counter"
@@ -43,19 +44,10 @@ func TestInstancesRestartThenStopOverIntensity(t *testing.T) {
 	require.NoError(t, counter.Define(rt, nil))
 	caller, err := rt.NewContext("alice", "user:basic")
 	require.NoError(t, err)
-	request := func(msg interface {
-		GetCounter() string
-	}) (int64, error) {
+	request := func(msg proto.Message) (int64, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		var reply any
-		var err error
-		switch m := msg.(type) {
-		case *counterpb.Increment:
-			reply, err = rt.Request(ctx, caller, m)
-		case *counterpb.Get:
-			reply, err = rt.Request(ctx, caller, m)
-		}
+		reply, err := rt.Request(ctx, caller, msg)
 		if err != nil {
 			return 0, err
 		}
