@@ -2,6 +2,7 @@ package actor
 
 import (
 	"fmt"
+	"iter"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -52,6 +53,11 @@ func (rt *Runtime) activation(k *kind, identity string) (*activation, error) {
 	if rt.stopping.Load() {
 		return nil, ErrStopped
 	}
+	if rt.cfg.Admit != nil {
+		if err := rt.cfg.Admit(k.name, identity); err != nil {
+			return nil, fmt.Errorf("%w: %s/%s is not activated here: %w", intent.ErrNotApplied, k.name, identity, err)
+		}
+	}
 	a := &activation{kind: k, identity: identity}
 	a.mb = &checkedMailbox{rt: rt, kind: k, identity: identity}
 	inner := k.producer(rt, identity)
@@ -76,6 +82,43 @@ func (rt *Runtime) activation(k *kind, identity string) (*activation, error) {
 	k.active.Store(identity, a)
 	rt.stats.activations.Add(1)
 	return a, nil
+}
+
+// Active yields the kind and identity of every active reactor instance, in
+// no particular order. Instances activated or stopped while it runs may or
+// may not be yielded.
+func (rt *Runtime) Active() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for _, k := range *rt.kinds.Load() {
+			more := true
+			k.active.Range(func(id, _ any) bool {
+				more = yield(k.name, id.(string))
+				return more
+			})
+			if !more {
+				return
+			}
+		}
+	}
+}
+
+// Deactivate stops the active instance kind/identity, if there is one, and
+// reports whether there was. The instance finishes the intent it is
+// handling; intents queued behind it go to a fresh activation (subject to
+// Config.Admit). Its committed state stays in the store: a durable reactor
+// activated again recovers it. A cluster node deactivates the instances it
+// no longer owns when its view of the members changes.
+func (rt *Runtime) Deactivate(kind, identity string) bool {
+	k, err := rt.kind(kind)
+	if err != nil {
+		return false
+	}
+	v, ok := k.active.Load(identity)
+	if !ok {
+		return false
+	}
+	rt.system.Root.Stop(v.(*activation).pid)
+	return true
 }
 
 // lifecycle wraps an instance's actor to keep the activation table in step

@@ -71,6 +71,14 @@ type Config struct {
 	// state stays), and it may delay. For fault injection in chaos tests
 	// (see supervision/fault); it must be safe for concurrent use.
 	Intercept func(kind, identity string, env *intent.Envelope)
+	// Admit, when set, is asked before an instance is activated; an error
+	// refuses the activation and the intent is answered with an error
+	// wrapping intent.ErrNotApplied (nothing ran: safe to retry
+	// elsewhere). A cluster node admits only the instances it owns, so an
+	// intent sent on a peer's stale view is not handled by a second owner.
+	// It is not asked for instances already active (see Deactivate) and
+	// must be safe for concurrent use. Zero: every activation is admitted.
+	Admit func(kind, identity string) error
 }
 
 // Runtime is one node's reactor runtime: the Proto.Actor system with its

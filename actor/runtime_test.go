@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -542,4 +543,43 @@ func TestDeliverRefusesIncompleteEnvelopes(t *testing.T) {
 	require.ErrorIs(t, err, intent.ErrInvalid)
 	require.Zero(t, f.calls.Load())
 	require.Zero(t, f.rt.Stats().Activations)
+}
+
+func TestAdmitRefusesActivationsAndDeactivateStopsInstances(t *testing.T) {
+	var refuse atomic.Bool
+	f := newFixture(t, actor.Config{Admit: func(kind, identity string) error {
+		if refuse.Load() && identity == "elsewhere" {
+			return errors.New("owned by another member")
+		}
+		return nil
+	}})
+	f.inc(t, "a")
+	f.inc(t, "b")
+	active := func() []string {
+		var got []string
+		for kind, identity := range f.rt.Active() {
+			got = append(got, kind+"/"+identity)
+		}
+		slices.Sort(got)
+		return got
+	}
+	require.Equal(t, []string{"counter/a", "counter/b"}, active())
+
+	// A refused activation runs nothing and says it is safe to retry.
+	refuse.Store(true)
+	calls := f.calls.Load()
+	_, err := f.rt.Request(context.Background(), f.basic, &counterpb.Increment{Counter: "elsewhere"})
+	require.ErrorIs(t, err, intent.ErrNotApplied)
+	require.ErrorContains(t, err, "owned by another member")
+	require.Equal(t, calls, f.calls.Load())
+	require.NotContains(t, active(), "counter/elsewhere")
+
+	// Deactivate stops an instance; its in-memory state goes with it and
+	// the next intent activates a fresh one.
+	require.True(t, f.rt.Deactivate("counter", "a"))
+	require.Eventually(t, func() bool { return !slices.Contains(active(), "counter/a") }, 5*time.Second, time.Millisecond)
+	require.False(t, f.rt.Deactivate("counter", "a"), "nothing left to stop")
+	require.False(t, f.rt.Deactivate("nosuchkind", "a"))
+	require.Equal(t, int64(1), f.inc(t, "a"))
+	require.Equal(t, int64(2), f.inc(t, "b"), "other instances are untouched")
 }

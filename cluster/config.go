@@ -31,6 +31,13 @@ type MembershipConfig struct {
 	// readmits a member id it was told has left), so a restarted process that
 	// reused its id would never become a member again.
 	ID string
+	// Rejoin lets this member, when a peer tells it that it was declared
+	// dead (after a pause, a partition or a false suspicion), take a fresh
+	// id derived from ID ("ID~1", "ID~2", ...) and rejoin under it: its
+	// subscribers see its old self die and its new self join. A member on
+	// the majority side of a healed partition stays as it is (see
+	// downing.go). Zero: it logs that its process must restart instead.
+	Rejoin bool
 	// Address is the actor remote address (host:port) other members dial to
 	// reach this node's actors. Required.
 	Address string
@@ -107,11 +114,21 @@ type Profile struct {
 	// on a new port). Zero: never — restart on the same address or with a new
 	// node name. Left members' names are free at once.
 	DeadNodeReclaimTime time.Duration
+	// ReconnectInterval is how often a member exchanges state with one of
+	// the members it declared dead, so that both sides of a healed
+	// partition, or a paused member, hear from each other again (memberlist
+	// itself contacts live members only). Zero: never.
+	ReconnectInterval time.Duration
+	// ReconnectTimeout is how long after declaring a member dead it keeps
+	// trying. Used only with ReconnectInterval.
+	ReconnectTimeout time.Duration
 }
 
 // LANProfile returns memberlist's DefaultLANConfig timing: a dead member is
 // declared after about 5 s (probe every 1 s, suspicion 4 s, up to 24 s while
 // unconfirmed in clusters of 4 or more); a full state exchange every 30 s.
+// Members declared dead are looked for every 10 s for 24 h (Serf's
+// reconnect timeout).
 func LANProfile() Profile {
 	c := memberlist.DefaultLANConfig()
 	return Profile{
@@ -124,6 +141,8 @@ func LANProfile() Profile {
 		PushPullInterval:        c.PushPullInterval,
 		TCPTimeout:              c.TCPTimeout,
 		DeadNodeReclaimTime:     c.DeadNodeReclaimTime,
+		ReconnectInterval:       10 * time.Second,
+		ReconnectTimeout:        24 * time.Hour,
 	}
 }
 
@@ -136,7 +155,7 @@ func LANProfile() Profile {
 //	                                          10 members, fixed: no confirmations needed
 //	GossipInterval 50ms                       news reaches everyone in a few 50ms rounds
 //	GossipToTheDeadTime 2s, PushPullInterval 5s, TCPTimeout 1s,
-//	DeadNodeReclaimTime 1s
+//	DeadNodeReclaimTime 1s, ReconnectInterval 1s, ReconnectTimeout 24h
 //
 // A killed member of a 3- or 5-member cluster is reported dead by every
 // survivor 0.7–1.0 s later (measured on clustertest's in-memory network
@@ -154,6 +173,8 @@ func FastProfile() Profile {
 		PushPullInterval:        5 * time.Second,
 		TCPTimeout:              time.Second,
 		DeadNodeReclaimTime:     time.Second,
+		ReconnectInterval:       time.Second,
+		ReconnectTimeout:        24 * time.Hour,
 	}
 }
 
@@ -189,6 +210,10 @@ func (p Profile) validate() error {
 		problem = "TCPTimeout must be positive"
 	case p.DeadNodeReclaimTime < 0:
 		problem = "DeadNodeReclaimTime must not be negative"
+	case p.ReconnectInterval < 0 || p.ReconnectTimeout < 0:
+		problem = "ReconnectInterval and ReconnectTimeout must not be negative"
+	case p.ReconnectInterval > 0 && p.ReconnectTimeout == 0:
+		problem = "ReconnectTimeout must be set with ReconnectInterval"
 	default:
 		return nil
 	}
@@ -219,6 +244,7 @@ type settings struct {
 	join      []string
 	key       []byte
 	profile   Profile
+	rejoin    bool
 	transport memberlist.NodeAwareTransport
 	logger    *slog.Logger
 }
@@ -292,6 +318,7 @@ func (c MembershipConfig) settle() (s settings, err error) {
 	if err := s.profile.validate(); err != nil {
 		return s, err
 	}
+	s.rejoin = c.Rejoin
 	s.transport = c.Transport
 	s.logger = c.Logger
 	if s.logger == nil {

@@ -51,7 +51,8 @@ const (
 type Membership struct {
 	cluster string
 	name    string
-	id      string
+	baseID  string // MembershipConfig.ID; fresh ids derive from it
+	rejoin  bool   // MembershipConfig.Rejoin
 	profile Profile
 	logger  *slog.Logger
 	admit   *admission
@@ -77,7 +78,15 @@ type Membership struct {
 
 	// Owned by the delivery goroutine.
 	subs      []*subscriber
-	departing map[string]struct{} // ids that announced their departure
+	departing map[string]struct{}  // ids that announced their departure
+	told      map[string]time.Time // ids told they were declared dead: when
+
+	// downMu guards dead and generation (see downing.go).
+	downMu        sync.Mutex
+	dead          map[string]deadPeer // by node name: declared dead, not back
+	generation    int                 // fresh ids taken
+	rejoinSignal  chan struct{}       // capacity 1: rejoin under a fresh id
+	reconnectDone chan struct{}       // closed when the reconnect goroutine returns
 
 	// ackMu guards acks: the nodes that confirmed this member's departure.
 	ackMu     sync.Mutex
@@ -97,11 +106,19 @@ const (
 	noteDeparture                 // a member announced it is leaving
 	noteSubscribe
 	noteBarrier
+	noteZombie   // a member whose id was declared dead is alive
+	noteDowned   // a peer says it declared this member dead
+	noteRejoined // this member took a fresh id
 )
 
 type notification struct {
-	kind   noteKind
-	member Member // noteLive: the member; noteGone: Name; noteDeparture: Name, ID
+	kind noteKind
+	// noteLive, noteZombie: the member; noteGone: Name; noteDeparture: Name,
+	// ID; noteDowned: the sender's Name and ID; noteRejoined: the new self.
+	member Member
+	old    Member // noteRejoined: the old self
+	id     string // noteDowned: the id declared dead
+	live   int    // noteDowned: how many live members the sender sees
 	sub    *subscriber
 	done   chan struct{} // noteBarrier
 }
@@ -134,7 +151,8 @@ func StartMembership(ctx context.Context, cfg MembershipConfig) (_ *Membership, 
 	m := &Membership{
 		cluster:   s.cluster,
 		name:      s.local.Name,
-		id:        s.local.ID,
+		baseID:    s.local.ID,
+		rejoin:    s.rejoin,
 		profile:   s.profile,
 		logger:    s.logger,
 		admit:     newAdmission(s.cluster, s.logger),
@@ -145,9 +163,15 @@ func StartMembership(ctx context.Context, cfg MembershipConfig) (_ *Membership, 
 		loopDone:  make(chan struct{}),
 		view:      make(map[string]Member),
 		departing: make(map[string]struct{}),
+		told:      make(map[string]time.Time),
 		acks:      make(map[string]struct{}),
 		ackSignal: make(chan struct{}, 1),
+
+		dead:          make(map[string]deadPeer),
+		rejoinSignal:  make(chan struct{}, 1),
+		reconnectDone: make(chan struct{}),
 	}
+	m.admit.zombie = func(peer Member) { m.enqueue(notification{kind: noteZombie, member: peer}) }
 
 	c := memberlist.DefaultLANConfig()
 	c.Name = s.local.Name
@@ -184,6 +208,7 @@ func StartMembership(ctx context.Context, cfg MembershipConfig) (_ *Membership, 
 	m.local.Gossip = ml.LocalNode().Address()
 	m.localMu.Unlock()
 	go m.deliver()
+	go m.reconnect()
 	m.flush(time.Time{})
 	if len(s.join) > 0 {
 		if err := m.join(ctx, s.join); err != nil {
@@ -192,7 +217,7 @@ func StartMembership(ctx context.Context, cfg MembershipConfig) (_ *Membership, 
 		}
 		m.flush(time.Time{})
 	}
-	m.logger.Info("cluster: member started", "cluster", m.cluster, "node", m.name, "id", m.id,
+	m.logger.Info("cluster: member started", "cluster", m.cluster, "node", m.name, "id", m.baseID,
 		"gossip", m.Local().Gossip, "members", len(m.Members()))
 	return m, nil
 }
@@ -367,14 +392,15 @@ func (m *Membership) Leave(timeout time.Duration) error {
 	}
 	start := time.Now()
 	deadline := start.Add(timeout)
-	m.enqueue(notification{kind: noteDeparture, member: Member{Name: m.name, ID: m.id}})
+	self := m.Local()
+	m.enqueue(notification{kind: noteDeparture, member: Member{Name: m.name, ID: self.ID}})
 	m.announceDeparture(start.Add(timeout / 2))
 	var err error
 	if lerr := m.ml.Leave(max(time.Until(deadline), time.Millisecond)); lerr != nil {
 		err = fmt.Errorf("cluster: leaving: %w", lerr)
 	}
 	m.flush(deadline)
-	m.logger.Info("cluster: membership stopped after leaving", "node", m.name, "id", m.id, "took", time.Since(start))
+	m.logger.Info("cluster: membership stopped after leaving", "node", m.name, "id", self.ID, "took", time.Since(start))
 	m.shutdownLocked(StatusLeft)
 	return err
 }
@@ -403,6 +429,7 @@ func (m *Membership) shutdownLocked(final Status) {
 	m.queueMu.Unlock()
 	close(m.stop)
 	<-m.loopDone
+	<-m.reconnectDone
 	m.localMu.Lock()
 	m.local.Status = final
 	m.localMu.Unlock()
@@ -525,11 +552,13 @@ func (m *Membership) handle(n notification) {
 		m.viewMu.Unlock()
 		switch {
 		case !known:
+			m.noteBack(n.member.Name)
 			m.emit(Event{Kind: EventJoined, Member: n.member})
 		case old.ID != n.member.ID:
 			// The node restarted under the same name before memberlist
 			// declared the old process dead: the old id is gone for good.
 			m.emit(m.gone(old))
+			m.noteBack(n.member.Name)
 			m.emit(Event{Kind: EventJoined, Member: n.member})
 		case !old.sameAs(n.member):
 			m.emit(Event{Kind: EventUpdated, Member: n.member})
@@ -540,7 +569,11 @@ func (m *Membership) handle(n notification) {
 		delete(m.view, n.member.Name)
 		m.viewMu.Unlock()
 		if known {
-			m.emit(m.gone(old))
+			ev := m.gone(old)
+			if ev.Kind == EventDied {
+				m.noteDied(old)
+			}
+			m.emit(ev)
 		}
 	case noteDeparture:
 		m.viewMu.RLock()
@@ -559,6 +592,12 @@ func (m *Membership) handle(n notification) {
 		}
 	case noteBarrier:
 		close(n.done)
+	case noteZombie:
+		m.tellDowned(n.member)
+	case noteDowned:
+		m.downed(n.member, n.live, n.id)
+	case noteRejoined:
+		m.rejoined(n.old, n.member)
 	}
 }
 

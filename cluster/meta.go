@@ -131,6 +131,10 @@ func departureAck(cluster, node, departingID string) []byte {
 type admission struct {
 	cluster string
 	logger  *slog.Logger
+	// zombie is told about a refused peer whose id was reported dead: it
+	// must learn that it was, to rejoin under a fresh id. Set before
+	// memberlist starts; it must not block.
+	zombie func(Member)
 
 	// mu guards the maps below.
 	mu      sync.Mutex
@@ -158,7 +162,9 @@ func newAdmission(cluster string, logger *slog.Logger) *admission {
 func (a *admission) NotifyAlive(peer *memberlist.Node) error {
 	m, err := memberOf(peer, a.cluster)
 	if err == nil {
-		err = a.check(peer.Name, m.ID)
+		if err = a.check(peer.Name, m.ID); errors.Is(err, errGone) && a.zombie != nil {
+			a.zombie(m)
+		}
 	}
 	if err != nil {
 		a.refuse(peer.Name, err)
@@ -166,6 +172,9 @@ func (a *admission) NotifyAlive(peer *memberlist.Node) error {
 	}
 	return nil
 }
+
+// errGone marks a refusal of an id reported left or dead.
+var errGone = errors.New("was already reported left or dead")
 
 // NotifyMerge refuses to merge with nodes of another cluster.
 func (a *admission) NotifyMerge(peers []*memberlist.Node) error {
@@ -188,7 +197,7 @@ func (a *admission) check(name, id string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, ok := a.gone[id]; ok {
-		return fmt.Errorf("member id %q was already reported left or dead; a restarted node needs a fresh id", id)
+		return fmt.Errorf("member id %q %w; a restarted node needs a fresh id", id, errGone)
 	}
 	if other, ok := a.names[id]; ok && other != name {
 		return fmt.Errorf("member id %q is already used by node %q", id, other)
@@ -224,6 +233,24 @@ func (a *admission) listed(name, id string) {
 	a.ids[name] = id
 	a.names[id] = name
 	delete(a.refused, name)
+}
+
+// isGone reports whether id was reported left or dead.
+func (a *admission) isGone(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.gone[id]
+	return ok
+}
+
+// forgetDeaths forgets every id reported left or dead: this member has
+// rejoined under a fresh id, a new incarnation that has declared nobody
+// dead.
+func (a *admission) forgetDeaths() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	clear(a.gone)
+	clear(a.refused)
 }
 
 // unlisted records that memberlist declared node name dead or left.
@@ -266,9 +293,14 @@ func (h hooks) NotifyMsg(b []byte) {
 		if d.GetCluster() == h.m.cluster && d.GetId() != "" {
 			h.m.enqueue(notification{kind: noteDeparture, member: Member{Name: d.GetNode(), ID: d.GetId()}})
 		}
+	case *clusterpb.Notice_Downed:
+		d := body.Downed
+		if d.GetCluster() == h.m.cluster && d.GetDownedId() != "" {
+			h.m.enqueue(notification{kind: noteDowned, member: Member{Name: d.GetNode(), ID: d.GetId()}, id: d.GetDownedId(), live: int(d.GetLive())})
+		}
 	case *clusterpb.Notice_DepartureAck:
 		a := body.DepartureAck
-		if a.GetCluster() == h.m.cluster && a.GetDepartingId() == h.m.id {
+		if a.GetCluster() == h.m.cluster && a.GetDepartingId() == h.m.Local().ID {
 			h.m.ackMu.Lock()
 			h.m.acks[a.GetNode()] = struct{}{}
 			h.m.ackMu.Unlock()

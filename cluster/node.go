@@ -141,8 +141,9 @@ type Node struct {
 	joinPeers []string
 	view      atomic.Pointer[view]
 
-	mu    sync.Mutex        // guards known, alive and view changes
-	known map[string]Member // live and dead members, by id
+	mu     sync.Mutex        // guards selfID, known, alive and view changes
+	selfID string            // this member's current id
+	known  map[string]Member // live and dead members, by id
 	// alive holds a context per live member, cancelled when the member is
 	// declared dead or left: requests to it are abandoned then, rather
 	// than waiting for a connection that may never report its loss (a
@@ -177,6 +178,7 @@ var errOwnerLost = errors.New("cluster: owner lost")
 // them, and whether they are a quorum. changed is closed when the next view
 // replaces it.
 type view struct {
+	self      string            // this member's id (fresh after a rejoin)
 	live      map[string]Member // by id
 	placement *Placement
 	quorum    bool
@@ -248,6 +250,10 @@ func NewNode(cfg NodeConfig) (_ *Node, err error) {
 	// Two members may briefly both hold an activation of an instance
 	// (membership changing): reads check that their state is current.
 	rcfg.FencedReads = rcfg.Store != nil
+	// Only the owner in this node's view activates an instance: an intent
+	// sent on a peer's stale view is refused (safe to retry) rather than
+	// handled by a second owner.
+	rcfg.Admit = n.admit
 	if rs, ok := rcfg.Store.(ReadyStore); ok {
 		n.storeReady = rs.Ready()
 	}
@@ -295,6 +301,7 @@ func NewNode(cfg NodeConfig) (_ *Node, err error) {
 		Advertise:   cfg.GossipAdvertise,
 		SecretKey:   cfg.GossipKey,
 		Profile:     cfg.Profile,
+		Rejoin:      true,
 		Transport:   transport,
 		Logger:      logger,
 	}
@@ -303,15 +310,16 @@ func NewNode(cfg NodeConfig) (_ *Node, err error) {
 		return nil, err
 	}
 	n.local = n.members.Local()
+	n.selfID = n.local.ID
 	n.joined.Store(len(cfg.Join) == 0)
-	n.view.Store(&view{live: map[string]Member{}, placement: NewPlacement(nil), changed: make(chan struct{})})
+	n.view.Store(&view{self: n.selfID, live: map[string]Member{}, placement: NewPlacement(nil), changed: make(chan struct{})})
 	n.joinPeers = cfg.Join
 	n.unsubscribe = n.members.Subscribe(n.observe)
 	undo = append(undo, n.members.Shutdown)
 	// The subscription starts with an event for this node: wait for it, so
 	// that a node without peers serves as soon as NewNode returns.
 	for v := n.view.Load(); ; v = n.view.Load() {
-		if _, self := v.live[n.local.ID]; self {
+		if _, self := v.live[v.self]; self {
 			break
 		}
 		select {
@@ -347,10 +355,13 @@ func (n *Node) Join(ctx context.Context) error {
 // membership's delivery goroutine, one event at a time.
 func (n *Node) observe(ev Event) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	m := ev.Member
+	downed := false
 	switch ev.Kind {
 	case EventJoined, EventUpdated:
+		if m.Name == n.local.Name {
+			n.selfID = m.ID
+		}
 		// A new process of a name replaces that name's dead member in the
 		// quorum count.
 		for id, old := range n.known {
@@ -369,9 +380,48 @@ func (n *Node) observe(ev Event) {
 	case EventDied:
 		n.known[m.ID] = m
 		n.lost(m.ID)
+		// Peers declared this member dead: it rejoins under a fresh id,
+		// and its reactors, moved to other members meanwhile, are no
+		// longer its own.
+		downed = m.Name == n.local.Name && m.ID == n.selfID
 	}
 	n.publish()
+	n.mu.Unlock()
 	n.log.Info("membership changed", slog.String("event", ev.String()))
+	if downed {
+		n.log.Warn("this member was declared dead by its peers: deactivating every reactor; it rejoins under a fresh id")
+	}
+	n.rebalance(downed)
+}
+
+// rebalance deactivates the local reactor instances this node does not
+// own in its current view (all of them when all is set): after a change
+// of members each instance has one owner, whose activation recovers the
+// committed state. Intents queued at a deactivated instance are refused
+// as not applied and their senders route them again.
+func (n *Node) rebalance(all bool) {
+	for kind, identity := range n.rt.Active() {
+		if all || n.admit(kind, identity) != nil {
+			n.rt.Deactivate(kind, identity)
+		}
+	}
+}
+
+// admit is the runtime's Config.Admit: an instance is activated only on
+// its owner in this node's view.
+func (n *Node) admit(kind, identity string) error {
+	v := n.view.Load()
+	if v == nil {
+		return fmt.Errorf("%w: node %s is starting", ErrNotDelivered, n.local.Name)
+	}
+	owner, err := n.owner(v, kind, identity)
+	if err != nil {
+		return err
+	}
+	if owner.ID != v.self {
+		return fmt.Errorf("%w: member %s owns it in this node's view", ErrNotDelivered, owner.Name)
+	}
+	return nil
 }
 
 // lost abandons the requests in flight to member id. n.mu is held.
@@ -410,6 +460,7 @@ func (n *Node) publish() {
 		}
 	}
 	next := &view{
+		self:      n.selfID,
 		live:      live,
 		placement: NewPlacement(hosts),
 		known:     len(n.known),
@@ -461,7 +512,7 @@ func (n *Node) Ready() bool {
 		}
 	}
 	v := n.view.Load()
-	_, self := v.live[n.local.ID]
+	_, self := v.live[v.self]
 	return n.joined.Load() && self && v.quorum
 }
 
@@ -530,7 +581,7 @@ func (n *Node) Deliver(ctx context.Context, env *intent.Envelope) (proto.Message
 		var reply proto.Message
 		owner, err := n.owner(v, kind, identity)
 		if err == nil {
-			if owner.ID == n.local.ID {
+			if owner.ID == v.self {
 				reply, err = n.rt.Deliver(ctx, env)
 			} else {
 				reply, err = n.remote(ctx, owner, env)

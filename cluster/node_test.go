@@ -132,10 +132,7 @@ func TestNodeFailover(t *testing.T) {
 
 	ids := counterIDs(30)
 	before := owners(t, nodes[0], ids)
-	for _, id := range ids {
-		_, err := increment(t, nodes[0], id, 5*time.Second)
-		require.NoError(t, err)
-	}
+	incrementAll(t, nodes[0], ids)
 	victim := nodes[2]
 	name := victim.Local().Name
 	var moved []string

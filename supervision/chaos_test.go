@@ -34,9 +34,10 @@ func (w *chaosWorker) Receive(ctx protoactor.Context) {
 	}
 }
 
-// A supervision tree under load with seeded random handler panics: every
-// request is answered before its deadline, no failed handler's state is
-// ever visible, and each failure restarts exactly the children its
+// A supervision tree under load with seeded random handler panics and
+// actor stops: every request is answered, or refused (its actor was
+// stopping), before its deadline; no failed handler's state is ever
+// visible; each failure and each stop restarts exactly the children its
 // supervisor's strategy names.
 func TestTreeUnderChaos(t *testing.T) {
 	const seed = 20261128
@@ -66,45 +67,63 @@ func TestTreeUnderChaos(t *testing.T) {
 		mu.Unlock()
 	})
 	workers := []string{"root/rest/a", "root/rest/b", "root/rest/c", "root/all/x", "root/all/y", "root/solo"}
-	pids := map[string]*protoactor.PID{}
-	for _, p := range workers {
-		pid, ok := tree.PID(p)
-		require.True(t, ok, p)
-		pids[p] = pid
+	// pid waits for the current incarnation of worker p (a stopped worker
+	// is respawned with a new pid).
+	pid := func(p string) *protoactor.PID {
+		for {
+			if pid, ok := tree.PID(p); ok {
+				return pid
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
 	}
 
-	const senders, perSender, failures = 4, 500, 150
-	var answered, late, leaked atomic.Int64
+	const senders, perSender, failures, stops = 4, 500, 150, 30
+	const deadline = 500 * time.Millisecond
+	var answered, stranded, late, leaked atomic.Int64
 	var wg sync.WaitGroup
 	for s := range senders {
 		srng := rand.New(rand.NewPCG(seed, uint64(s)+2))
 		wg.Go(func() {
 			for range perSender {
 				reply := make(chan int, 1)
-				system.Root.Send(pids[workers[srng.IntN(len(workers))]], work{reply})
+				start := time.Now()
+				system.Root.Send(pid(workers[srng.IntN(len(workers))]), work{reply})
 				select {
 				case n := <-reply:
 					answered.Add(1)
 					if n >= 1000 {
 						leaked.Add(1)
 					}
-				case <-time.After(2 * time.Second):
+				case <-time.After(deadline):
+					// Sent to an incarnation that stopped before it got
+					// to the request: the caller's deadline answers.
+					stranded.Add(1)
+				}
+				if time.Since(start) > deadline+time.Second {
 					late.Add(1)
 				}
 			}
 		})
 	}
-	for range failures {
-		system.Root.Send(pids[workers[rng.IntN(len(workers))]], failMsg{errors.New("chaos")})
+	var stopped int64
+	for i := range failures + stops {
+		target := pid(workers[rng.IntN(len(workers))])
+		if i%((failures+stops)/stops) == 0 && stopped < stops {
+			system.Root.Stop(target)
+			stopped++
+		} else {
+			system.Root.Send(target, failMsg{errors.New("chaos")})
+		}
 		time.Sleep(time.Duration(rng.IntN(2000)) * time.Microsecond)
 	}
 	wg.Wait()
-	st := tree.Stats()
-	require.Eventually(t, func() bool { return tree.Stats().Failures == failures }, 5*time.Second, time.Millisecond,
-		"every injected failure was handled (stats %+v)", st)
+	require.Eventually(t, func() bool { return tree.Stats().Failures == failures+stopped }, 5*time.Second, time.Millisecond,
+		"every injected failure and stop was handled (stats %+v)", tree.Stats())
 
-	require.Zero(t, late.Load(), "requests without an answer within 2 s")
-	require.EqualValues(t, senders*perSender, answered.Load())
+	require.Zero(t, late.Load(), "requests answered neither by the worker nor by their deadline")
+	require.EqualValues(t, senders*perSender, answered.Load()+stranded.Load())
+	require.LessOrEqual(t, stranded.Load(), stopped*senders, "only a stop strands requests: at most one per sender and stop")
 	require.Zero(t, leaked.Load(), "answers that showed a failed handler's state")
 
 	expected := map[string]map[string][]string{ // supervisor → failed child → restarted children
@@ -120,7 +139,7 @@ func TestTreeUnderChaos(t *testing.T) {
 		var got []string
 		check := func() {
 			if failed != "" {
-				require.Equal(t, expected[sup][failed], got, "%s: children restarted after %s failed", sup, failed)
+				require.ElementsMatch(t, expected[sup][failed], got, "%s: children restarted after %s failed", sup, failed)
 			}
 		}
 		for _, e := range events {
@@ -131,6 +150,9 @@ func TestTreeUnderChaos(t *testing.T) {
 			case supervision.EventRestarted:
 				got = append(got, e.Child)
 				restarts++
+			case supervision.EventStarted:
+				require.ErrorIs(t, events[slices.IndexFunc(events, func(x supervision.Event) bool { return x == e })-1].Reason,
+					supervision.ErrStoppedOnItsOwn, "only a stopped worker is started again (a failed one restarts in place)")
 			default:
 				t.Fatalf("unexpected event %s", e)
 			}
@@ -141,6 +163,7 @@ func TestTreeUnderChaos(t *testing.T) {
 	final := tree.Stats()
 	require.EqualValues(t, restarts, final.Restarts)
 	require.Zero(t, final.Escalation)
-	t.Logf("%d requests answered, %d failures, %d restarts", answered.Load(), final.Failures, final.Restarts)
+	t.Logf("%d requests answered, %d stranded by a stop; %d failures (%d of them stops), %d restarts",
+		answered.Load(), stranded.Load(), final.Failures, stopped, final.Restarts)
 	require.NoError(t, tree.Stop(5*time.Second))
 }

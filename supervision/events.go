@@ -1,9 +1,16 @@
 package supervision
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
+
+// ErrStoppedOnItsOwn is the Reason of the EventFailed of a permanent child
+// that stopped without its supervisor asking (ctx.Stop, a poison pill, an
+// external stop): its supervisor restarts it, and the children its
+// strategy ties to it, as after a failure.
+var ErrStoppedOnItsOwn = errors.New("supervision: child stopped on its own")
 
 // EventKind says what happened to a child.
 type EventKind int

@@ -192,6 +192,9 @@ func runScenario(t *testing.T, script string) string {
 				if n, ok := strings.CutPrefix(name, "temporary:"); ok {
 					c.Name, c.Restart = n, supervision.Temporary
 				}
+				if n, ok := strings.CutPrefix(name, "transient:"); ok {
+					c.Name, c.Restart = n, supervision.Transient
+				}
 				spec.Children = append(spec.Children, c)
 			}
 			var err error
@@ -220,6 +223,12 @@ func runScenario(t *testing.T, script string) string {
 				}
 			}
 			system.Root.Send(pid, failMsg{err})
+		case "stop": // the child stops without its supervisor asking
+			pid, ok := tree.PID(path(f[1]))
+			if !ok {
+				bad("no live child %s", f[1])
+			}
+			system.Root.Stop(pid)
 		case "expect":
 			var children []string
 			for _, n := range f[2:] {

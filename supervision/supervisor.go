@@ -188,21 +188,36 @@ func (s *supervisor) terminated(ctx protoactor.Context, pid *protoactor.PID) {
 	if c.stopping {
 		return
 	}
-	// It stopped on its own: a permanent child comes back (counting
-	// toward the intensity), others are gone.
+	// It stopped on its own. A permanent child comes back, and as in OTP
+	// the exit of a permanent child is handled by the strategy: the
+	// children a failure of it would restart are restarted too, and it
+	// counts toward the intensity. Others are gone.
 	if c.spec.Restart != Permanent {
 		s.tree.emit(Event{Kind: EventStopped, Supervisor: s.path, Child: c.path})
 		return
 	}
+	s.tree.emit(Event{Kind: EventFailed, Supervisor: s.path, Child: c.path, Reason: ErrStoppedOnItsOwn, Directive: Restart})
+	sup, _ := ctx.(protoactor.Supervisor)
 	if in := s.spec.Strategy.intensity(); in.exceeded(s.restarts.add(s.tree.clock.Now(), in.Within)) {
 		s.restarts = restartLog{}
-		if sup, ok := ctx.(protoactor.Supervisor); ok {
-			s.escalate(sup, c, fmt.Errorf("child %s stopped on its own too often", c.path), nil)
+		if sup != nil {
+			s.escalate(sup, c, fmt.Errorf("more than %d restarts within %v (last: %s: %w)", in.MaxRestarts, in.Within, c.path, ErrStoppedOnItsOwn), nil)
 		}
 		return
 	}
-	s.tree.emit(Event{Kind: EventRestarted, Supervisor: s.path, Child: c.path})
+	others := s.affected(c) // without c, which has no pid now
 	s.startChild(ctx, c)
+	s.tree.emit(Event{Kind: EventRestarted, Supervisor: s.path, Child: c.path, Reason: ErrStoppedOnItsOwn})
+	if len(others) > 0 && sup != nil {
+		pids := make([]*protoactor.PID, 0, len(others))
+		for _, o := range others {
+			pids = append(pids, o.pid)
+		}
+		sup.RestartChildren(pids...)
+		for _, o := range others {
+			s.tree.emit(Event{Kind: EventRestarted, Supervisor: s.path, Child: o.path, Reason: ErrStoppedOnItsOwn})
+		}
+	}
 }
 
 func (s *supervisor) byPID(pid *protoactor.PID) *child {

@@ -106,6 +106,7 @@ type Notice struct {
 	//
 	//	*Notice_Departure
 	//	*Notice_DepartureAck
+	//	*Notice_Downed
 	Body          isNotice_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -166,6 +167,15 @@ func (x *Notice) GetDepartureAck() *DepartureAck {
 	return nil
 }
 
+func (x *Notice) GetDowned() *Downed {
+	if x != nil {
+		if x, ok := x.Body.(*Notice_Downed); ok {
+			return x.Downed
+		}
+	}
+	return nil
+}
+
 type isNotice_Body interface {
 	isNotice_Body()
 }
@@ -178,9 +188,99 @@ type Notice_DepartureAck struct {
 	DepartureAck *DepartureAck `protobuf:"bytes,2,opt,name=departure_ack,json=departureAck,proto3,oneof"`
 }
 
+type Notice_Downed struct {
+	Downed *Downed `protobuf:"bytes,3,opt,name=downed,proto3,oneof"`
+}
+
 func (*Notice_Departure) isNotice_Body() {}
 
 func (*Notice_DepartureAck) isNotice_Body() {}
+
+func (*Notice_Downed) isNotice_Body() {}
+
+// Downed tells a member that the sender declared it dead and has since
+// heard from it again (a pause, a partition, a false suspicion): the
+// sender will not readmit that id. The receiver rejoins under a fresh id
+// unless it declared the sender dead too and its own view is the larger
+// (on a tie, the member with the greater id rejoins).
+type Downed struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Cluster string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// Memberlist node name and current id of the sender.
+	Node string `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	Id   string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	// The id the sender declared dead.
+	DownedId string `protobuf:"bytes,4,opt,name=downed_id,json=downedId,proto3" json:"downed_id,omitempty"`
+	// How many live members the sender sees, itself included.
+	Live          uint32 `protobuf:"varint,5,opt,name=live,proto3" json:"live,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Downed) Reset() {
+	*x = Downed{}
+	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Downed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Downed) ProtoMessage() {}
+
+func (x *Downed) ProtoReflect() protoreflect.Message {
+	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Downed.ProtoReflect.Descriptor instead.
+func (*Downed) Descriptor() ([]byte, []int) {
+	return file_packetflow_cluster_v1_cluster_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Downed) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *Downed) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *Downed) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Downed) GetDownedId() string {
+	if x != nil {
+		return x.DownedId
+	}
+	return ""
+}
+
+func (x *Downed) GetLive() uint32 {
+	if x != nil {
+		return x.Live
+	}
+	return 0
+}
 
 // Departure announces that a member is about to leave gracefully, so that its
 // peers report it as left rather than dead once memberlist drops it.
@@ -196,7 +296,7 @@ type Departure struct {
 
 func (x *Departure) Reset() {
 	*x = Departure{}
-	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[2]
+	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -208,7 +308,7 @@ func (x *Departure) String() string {
 func (*Departure) ProtoMessage() {}
 
 func (x *Departure) ProtoReflect() protoreflect.Message {
-	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[2]
+	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -221,7 +321,7 @@ func (x *Departure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Departure.ProtoReflect.Descriptor instead.
 func (*Departure) Descriptor() ([]byte, []int) {
-	return file_packetflow_cluster_v1_cluster_proto_rawDescGZIP(), []int{2}
+	return file_packetflow_cluster_v1_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Departure) GetCluster() string {
@@ -259,7 +359,7 @@ type DepartureAck struct {
 
 func (x *DepartureAck) Reset() {
 	*x = DepartureAck{}
-	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[3]
+	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -271,7 +371,7 @@ func (x *DepartureAck) String() string {
 func (*DepartureAck) ProtoMessage() {}
 
 func (x *DepartureAck) ProtoReflect() protoreflect.Message {
-	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[3]
+	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -284,7 +384,7 @@ func (x *DepartureAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DepartureAck.ProtoReflect.Descriptor instead.
 func (*DepartureAck) Descriptor() ([]byte, []int) {
-	return file_packetflow_cluster_v1_cluster_proto_rawDescGZIP(), []int{3}
+	return file_packetflow_cluster_v1_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DepartureAck) GetCluster() string {
@@ -320,7 +420,7 @@ type Flush struct {
 
 func (x *Flush) Reset() {
 	*x = Flush{}
-	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[4]
+	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -332,7 +432,7 @@ func (x *Flush) String() string {
 func (*Flush) ProtoMessage() {}
 
 func (x *Flush) ProtoReflect() protoreflect.Message {
-	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[4]
+	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -345,7 +445,7 @@ func (x *Flush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Flush.ProtoReflect.Descriptor instead.
 func (*Flush) Descriptor() ([]byte, []int) {
-	return file_packetflow_cluster_v1_cluster_proto_rawDescGZIP(), []int{4}
+	return file_packetflow_cluster_v1_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 // Flushed answers a Flush.
@@ -357,7 +457,7 @@ type Flushed struct {
 
 func (x *Flushed) Reset() {
 	*x = Flushed{}
-	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[5]
+	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -369,7 +469,7 @@ func (x *Flushed) String() string {
 func (*Flushed) ProtoMessage() {}
 
 func (x *Flushed) ProtoReflect() protoreflect.Message {
-	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[5]
+	mi := &file_packetflow_cluster_v1_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -382,7 +482,7 @@ func (x *Flushed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Flushed.ProtoReflect.Descriptor instead.
 func (*Flushed) Descriptor() ([]byte, []int) {
-	return file_packetflow_cluster_v1_cluster_proto_rawDescGZIP(), []int{5}
+	return file_packetflow_cluster_v1_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 var File_packetflow_cluster_v1_cluster_proto protoreflect.FileDescriptor
@@ -395,11 +495,18 @@ const file_packetflow_cluster_v1_cluster_proto_rawDesc = "" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
 	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x14\n" +
-	"\x05kinds\x18\x04 \x03(\tR\x05kinds\"\x9e\x01\n" +
+	"\x05kinds\x18\x04 \x03(\tR\x05kinds\"\xd7\x01\n" +
 	"\x06Notice\x12@\n" +
 	"\tdeparture\x18\x01 \x01(\v2 .packetflow.cluster.v1.DepartureH\x00R\tdeparture\x12J\n" +
-	"\rdeparture_ack\x18\x02 \x01(\v2#.packetflow.cluster.v1.DepartureAckH\x00R\fdepartureAckB\x06\n" +
-	"\x04body\"I\n" +
+	"\rdeparture_ack\x18\x02 \x01(\v2#.packetflow.cluster.v1.DepartureAckH\x00R\fdepartureAck\x127\n" +
+	"\x06downed\x18\x03 \x01(\v2\x1d.packetflow.cluster.v1.DownedH\x00R\x06downedB\x06\n" +
+	"\x04body\"w\n" +
+	"\x06Downed\x12\x18\n" +
+	"\acluster\x18\x01 \x01(\tR\acluster\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\tR\x02id\x12\x1b\n" +
+	"\tdowned_id\x18\x04 \x01(\tR\bdownedId\x12\x12\n" +
+	"\x04live\x18\x05 \x01(\rR\x04live\"I\n" +
 	"\tDeparture\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x0e\n" +
@@ -423,23 +530,25 @@ func file_packetflow_cluster_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_packetflow_cluster_v1_cluster_proto_rawDescData
 }
 
-var file_packetflow_cluster_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_packetflow_cluster_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_packetflow_cluster_v1_cluster_proto_goTypes = []any{
 	(*MemberMeta)(nil),   // 0: packetflow.cluster.v1.MemberMeta
 	(*Notice)(nil),       // 1: packetflow.cluster.v1.Notice
-	(*Departure)(nil),    // 2: packetflow.cluster.v1.Departure
-	(*DepartureAck)(nil), // 3: packetflow.cluster.v1.DepartureAck
-	(*Flush)(nil),        // 4: packetflow.cluster.v1.Flush
-	(*Flushed)(nil),      // 5: packetflow.cluster.v1.Flushed
+	(*Downed)(nil),       // 2: packetflow.cluster.v1.Downed
+	(*Departure)(nil),    // 3: packetflow.cluster.v1.Departure
+	(*DepartureAck)(nil), // 4: packetflow.cluster.v1.DepartureAck
+	(*Flush)(nil),        // 5: packetflow.cluster.v1.Flush
+	(*Flushed)(nil),      // 6: packetflow.cluster.v1.Flushed
 }
 var file_packetflow_cluster_v1_cluster_proto_depIdxs = []int32{
-	2, // 0: packetflow.cluster.v1.Notice.departure:type_name -> packetflow.cluster.v1.Departure
-	3, // 1: packetflow.cluster.v1.Notice.departure_ack:type_name -> packetflow.cluster.v1.DepartureAck
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 0: packetflow.cluster.v1.Notice.departure:type_name -> packetflow.cluster.v1.Departure
+	4, // 1: packetflow.cluster.v1.Notice.departure_ack:type_name -> packetflow.cluster.v1.DepartureAck
+	2, // 2: packetflow.cluster.v1.Notice.downed:type_name -> packetflow.cluster.v1.Downed
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_packetflow_cluster_v1_cluster_proto_init() }
@@ -450,6 +559,7 @@ func file_packetflow_cluster_v1_cluster_proto_init() {
 	file_packetflow_cluster_v1_cluster_proto_msgTypes[1].OneofWrappers = []any{
 		(*Notice_Departure)(nil),
 		(*Notice_DepartureAck)(nil),
+		(*Notice_Downed)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -457,7 +567,7 @@ func file_packetflow_cluster_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_packetflow_cluster_v1_cluster_proto_rawDesc), len(file_packetflow_cluster_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -43,8 +43,9 @@ type chaosConfig struct {
 // runChaos runs the in-process chaos suite: three members on the test
 // kit's in-memory network, state in one store they share (standing in for
 // the replicated store), increments under seeded faults — handler panics
-// at a rate, a member partitioned away and healed, a member killed and
-// replaced — then checks the invariants. Exit 0 only when all hold; the
+// at a rate, reactor instances stopped at random, intents between members
+// dropped and delayed, a member partitioned away and healed (it rejoins by
+// itself), a member killed and replaced — then checks the invariants. Exit 0 only when all hold; the
 // same seed replays the same fault schedule.
 func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && (args[0] == "inject" || args[0] == "status") {
@@ -177,7 +178,7 @@ type chaosTally struct {
 	unknown map[string]int64
 	failed  map[string]int64 // by reason
 	sent    int64
-	late    int64 // answers after deadline + slack
+	late    []string // answers after deadline + slack: what and when
 	slowest time.Duration
 }
 
@@ -209,7 +210,8 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 	partitioned, killed := rng.IntN(3), rng.IntN(3)
 	fmt.Fprintf(stdout, "chaos: 3 members, %d counters, %d senders, %v; faults: Increment handlers panic at rate %g; "+
 		"intents between members dropped at rate %g and delayed at rate %g; "+
-		"n%d partitioned away at %v for %v (then restarted, as a member declared dead must be); n%d killed at %v and restarted\n",
+		"reactor instances stopped every 50-250 ms; "+
+		"n%d partitioned away at %v for %v, then healed (it must rejoin by itself); n%d killed at %v and restarted\n",
 		c.counters, c.concurrency, c.duration, c.panicRate, c.netRate, c.netRate, partitioned+1, partitionAt.Round(time.Millisecond),
 		partitionFor.Round(time.Millisecond), killed+1, killAt.Round(time.Millisecond))
 	if err := cc.injector.Set(fault.Rule{Kind: "counter", Type: "Increment", Rate: c.panicRate, Action: fault.Panic}); err != nil {
@@ -261,10 +263,6 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 		partitions.Add(1)
 		healed := sleepUntil(partitionAt + partitionFor)
 		cc.net.Heal()
-		if err := cc.restart(ctx, name); err != nil {
-			faultErr.Store(fmt.Errorf("restarting %s after the partition: %w", name, err))
-			return
-		}
 		if !healed || !sleepUntil(killAt) {
 			return
 		}
@@ -272,6 +270,26 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 		kills.Add(1)
 		if err := cc.restart(ctx, victim); err != nil {
 			faultErr.Store(fmt.Errorf("restarting %s after killing it: %w", victim, err))
+		}
+	})
+
+	// Actor stops: every 50-250 ms a random counter is deactivated on a
+	// random member, as if its actor had been stopped; its next intent
+	// activates it again from its committed state.
+	var stops atomic.Int64
+	faults.Go(func() {
+		srng := rand.New(rand.NewPCG(c.seed, c.seed^0x14057b7ef767814f))
+		for {
+			select {
+			case <-loadCtx.Done():
+				return
+			case <-time.After(time.Duration(50+srng.IntN(200)) * time.Millisecond):
+			}
+			live := cc.live()
+			n := live[srng.IntN(len(live))]
+			if n.Runtime().Deactivate("counter", fmt.Sprintf("c%d", srng.IntN(c.counters))) {
+				stops.Add(1)
+			}
 		}
 	})
 
@@ -292,7 +310,7 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 				_, err = n.Request(rctx, caller, &counterpb.Increment{Counter: id, By: 1})
 				took := time.Since(start)
 				cancel()
-				tally.record(id, err, took, c.timeout+time.Second)
+				tally.record(n.Local().Name, id, err, took, c.timeout+time.Second)
 			}
 		})
 	}
@@ -307,9 +325,15 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 		return false, v.(error)
 	}
 
-	// Recovery: every counter answers again, and its value is within
-	// ok ≤ value ≤ ok + unknown (it started at 0).
+	// Recovery: all three members serve again (the partitioned one has
+	// rejoined by itself), every counter answers again, and its value is
+	// within ok ≤ value ≤ ok + unknown (it started at 0).
 	healed := time.Now()
+	var rejoinErr []string
+	if err := waitMembers(ctx, cc.live(), 3, c.recovery); err != nil {
+		rejoinErr = append(rejoinErr, err.Error())
+	}
+	rejoined := time.Since(healed)
 	values := map[string]int64{}
 	var unanswered []string
 	for i := range c.counters {
@@ -322,6 +346,14 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 		values[id] = v
 	}
 	longest := time.Since(healed)
+	// One active owner per counter, once activations moved by the
+	// membership changes have stopped.
+	var misplaced []string
+	for deadline := time.Now().Add(c.recovery); ; time.Sleep(20 * time.Millisecond) {
+		if misplaced = clustertest.Misplaced(cc.live()...); len(misplaced) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	var lost, phantom []string
 	for i := range c.counters {
 		id := fmt.Sprintf("c%d", i)
@@ -339,8 +371,8 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 	}
 
 	counts := cc.injector.Counts()
-	fmt.Fprintf(stdout, "chaos: faults injected: %d handler panics, %d intents dropped and %d delayed between members, %d partition, %d kill\n",
-		counts[fault.Panic], dropped.Load(), delayed.Load(), partitions.Load(), kills.Load())
+	fmt.Fprintf(stdout, "chaos: faults injected: %d handler panics, %d reactor instances stopped, %d intents dropped and %d delayed between members, %d partition, %d kill\n",
+		counts[fault.Panic], stops.Load(), dropped.Load(), delayed.Load(), partitions.Load(), kills.Load())
 	fmt.Fprintf(stdout, "chaos: intents sent %d: ok %d, unknown %d, failed %d\n",
 		tally.sent, sum(tally.ok), sum(tally.unknown), sum(tally.failed))
 	reasons := make([]string, 0, len(tally.failed))
@@ -351,8 +383,8 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 	for _, r := range reasons {
 		fmt.Fprintf(stdout, "chaos:   failed %-40s %d\n", r, tally.failed[r])
 	}
-	fmt.Fprintf(stdout, "chaos: slowest answer %v; all counters answered again %v after the load and the faults ended\n",
-		tally.slowest.Round(time.Millisecond), longest.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "chaos: slowest answer %v; three members serving %v and all counters answered again %v after the load and the faults ended\n",
+		tally.slowest.Round(time.Millisecond), rejoined.Round(time.Millisecond), longest.Round(time.Millisecond))
 	pass := true
 	verdict := func(name string, ok bool, detail []string) {
 		word := "holds"
@@ -368,9 +400,10 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 			fmt.Fprintf(stdout, "chaos:   %s\n", d)
 		}
 	}
-	verdict("every request answered before its deadline (+1 s)", tally.late == 0,
-		condLine(tally.late > 0, fmt.Sprintf("%d answers came late", tally.late)))
+	verdict("every request answered before its deadline (+1 s)", len(tally.late) == 0, tally.late)
+	verdict(fmt.Sprintf("all members serve again within %v (no restart)", c.recovery), len(rejoinErr) == 0, rejoinErr)
 	verdict(fmt.Sprintf("every counter answers within %v after the faults", c.recovery), len(unanswered) == 0, unanswered)
+	verdict("one active owner per counter", len(misplaced) == 0, misplaced)
 	verdict("no acknowledged increment lost (value ≥ ok)", len(lost) == 0, lost)
 	verdict("nothing invented (value ≤ ok + unknown)", len(phantom) == 0, phantom)
 	verdict("faults were injected", counts[fault.Panic] > 0 || c.panicRate == 0, nil)
@@ -390,23 +423,17 @@ func sum(m map[string]int64) int64 {
 	return n
 }
 
-func condLine(cond bool, s string) []string {
-	if cond {
-		return []string{s}
-	}
-	return nil
-}
-
 // record classifies one answer: ok; failed (certainly not applied: not
 // delivered, no quorum, refused, or the handler failed before its commit);
 // or unknown (it may have been applied).
-func (t *chaosTally) record(id string, err error, took, bound time.Duration) {
+func (t *chaosTally) record(via, id string, err error, took, bound time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.sent++
 	t.slowest = max(t.slowest, took)
 	if took > bound {
-		t.late++
+		t.late = append(t.late, fmt.Sprintf("%s through %s answered after %v at %s: %v",
+			id, via, took.Round(time.Millisecond), time.Now().Format("15:04:05.000"), err))
 	}
 	switch {
 	case err == nil:

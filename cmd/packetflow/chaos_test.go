@@ -11,8 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The in-process chaos suite passes under its faults (handler panics, a
-// partitioned member, a killed member), and says so with its seed.
+// The in-process chaos suite passes under its faults (handler panics,
+// actor stops, a partitioned member that must rejoin by itself, a killed
+// member), and says so with its seed.
 func TestChaosSuitePasses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a chaos suite for 6 s")
@@ -25,8 +26,9 @@ func TestChaosSuitePasses(t *testing.T) {
 	require.Contains(t, out, "chaos: PASS (seed "+seed+")")
 	require.Contains(t, out, "1 partition, 1 kill")
 	require.Contains(t, out, "dropped and")
+	require.Contains(t, out, "reactor instances stopped")
 	require.NotContains(t, out, "VIOLATED")
-	for _, inv := range []string{"answered before its deadline", "answers within", "no acknowledged increment lost", "nothing invented"} {
+	for _, inv := range []string{"answered before its deadline", "all members serve again", "answers within", "one active owner per counter", "no acknowledged increment lost", "nothing invented"} {
 		require.Contains(t, out, inv)
 	}
 	require.False(t, strings.Contains(out, " 0 handler panics"), "panics were injected")
