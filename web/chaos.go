@@ -20,7 +20,7 @@ type ChaosRule struct {
 	Kind   string  `json:"kind,omitempty"`
 	Type   string  `json:"type,omitempty"`
 	Rate   float64 `json:"rate"`
-	Action string  `json:"action"`          // "panic" or "delay"
+	Action string  `json:"action"`          // "panic", "stop" or "delay"
 	Delay  string  `json:"delay,omitempty"` // Go duration, for delay
 }
 
@@ -85,6 +85,8 @@ func (cr ChaosRule) rule() (fault.Rule, error) {
 	switch strings.ToLower(cr.Action) {
 	case "panic":
 		r.Action = fault.Panic
+	case "stop":
+		r.Action = fault.Stop
 	case "delay":
 		r.Action = fault.Delay
 		d, err := time.ParseDuration(cr.Delay)
@@ -93,7 +95,7 @@ func (cr ChaosRule) rule() (fault.Rule, error) {
 		}
 		r.Delay = d
 	default:
-		return r, fmt.Errorf("action %q: want panic or delay", cr.Action)
+		return r, fmt.Errorf("action %q: want panic, stop or delay", cr.Action)
 	}
 	return r, nil
 }

@@ -89,6 +89,21 @@ func TestChaosInjectIntoARunningNode(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 2, got)
 
+	// A stop rule stops the reactor after the intent: this node keeps
+	// state in memory, so the next activation starts from zero.
+	code, _, errOut = cli("chaos", "inject", "--http", on.http, "--token", "op-token",
+		"--rules", `[{"kind":"counter","type":"Increment","rate":1,"action":"stop"}]`)
+	require.Equal(t, 0, code, errOut)
+	got, err = counterCall(on, "Increment", "k")
+	require.NoError(t, err)
+	require.EqualValues(t, 3, got, "the intent that triggers the stop is handled")
+	require.Eventually(t, func() bool {
+		got, err := counterCall(on, "Get", "k")
+		return err == nil && got == 0
+	}, 5*time.Second, 20*time.Millisecond, "the stopped counter's memory state is gone")
+	code, _, errOut = cli("chaos", "inject", "--http", on.http, "--token", "op-token", "--rules", `[]`)
+	require.Equal(t, 0, code, errOut)
+
 	code, _, errOut = cli("chaos", "inject", "--http", off.http, "--token", "op-token", "--rules", `[]`)
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "fault injection is off")

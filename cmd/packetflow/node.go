@@ -351,6 +351,9 @@ func serveNode(ctx context.Context, cfg cluster.NodeConfig, principals *web.Prin
 		ln.Close()
 		return err
 	}
+	if f.faults != nil {
+		f.faults.StopWith(node.Runtime().Deactivate)
+	}
 	wcfg := web.Config{Principals: principals, Logger: logger, Faults: f.faults}
 	if f.faults != nil {
 		logger.Warn("CHAOS: --chaos: fault injection is ON; principals holding chaos:inject can make this node's reactors fail through PUT /v1/chaos",

@@ -1,6 +1,6 @@
 // Package fault injects failures on purpose, for chaos tests of
-// supervision: seeded, composable rules that make reactor handlers panic,
-// fail or stall, at a rate or on matching intents. An Injector plugs into
+// supervision: seeded, composable rules that make reactor handlers panic
+// or stall, or stop the reactor instance, at a rate or on matching intents. An Injector plugs into
 // a runtime as actor.Config.Intercept; it injects nothing until rules are
 // set, and every injection is counted.
 //
@@ -29,6 +29,10 @@ const (
 	Panic Action = iota
 	// Delay stalls the handler for Rule.Delay before it runs.
 	Delay
+	// Stop stops the reactor instance once it has handled the intent, as
+	// an external stop of its actor would; its next intent activates it
+	// afresh from its committed state. It needs Injector.StopWith.
+	Stop
 )
 
 func (a Action) String() string {
@@ -37,6 +41,8 @@ func (a Action) String() string {
 		return "panic"
 	case Delay:
 		return "delay"
+	case Stop:
+		return "stop"
 	}
 	return fmt.Sprintf("Action(%d)", int(a))
 }
@@ -56,7 +62,7 @@ func (r Rule) validate() error {
 	switch {
 	case r.Rate < 0 || r.Rate > 1:
 		return fmt.Errorf("fault: rate %v is not within [0, 1]", r.Rate)
-	case r.Action != Panic && r.Action != Delay:
+	case r.Action != Panic && r.Action != Delay && r.Action != Stop:
 		return fmt.Errorf("fault: unknown action %d", int(r.Action))
 	case r.Action == Delay && (r.Delay <= 0 || r.Delay > time.Minute):
 		return fmt.Errorf("fault: delay %v is not within (0, 1m]", r.Delay)
@@ -103,6 +109,7 @@ type Injector struct {
 	rules  []Rule
 	counts map[Action]int64
 	sleep  func(time.Duration)
+	stop   func(kind, identity string) bool // StopWith
 }
 
 // New returns an injector with no rules, seeded with seed.
@@ -114,17 +121,28 @@ func New(seed uint64) *Injector {
 // Seed is the injector's seed, to replay a run.
 func (in *Injector) Seed() uint64 { return in.seed }
 
+// StopWith gives the injector the way to stop a reactor instance, for
+// Stop rules: normally the runtime's Deactivate.
+func (in *Injector) StopWith(stop func(kind, identity string) bool) {
+	in.mu.Lock()
+	in.stop = stop
+	in.mu.Unlock()
+}
+
 // Set replaces the rules (none: inject nothing). A bad rule changes
 // nothing and is an error.
 func (in *Injector) Set(rules ...Rule) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
 	for _, r := range rules {
 		if err := r.validate(); err != nil {
 			return err
 		}
+		if r.Action == Stop && in.stop == nil {
+			return errors.New("fault: a stop rule needs a way to stop instances (Injector.StopWith)")
+		}
 	}
-	in.mu.Lock()
 	in.rules = append([]Rule(nil), rules...)
-	in.mu.Unlock()
 	return nil
 }
 
@@ -171,7 +189,7 @@ func (in *Injector) Intercept(kind, identity string, env *intent.Envelope) {
 		action, delay = hit.Action, hit.Delay
 		in.counts[action]++
 	}
-	sleep := in.sleep
+	sleep, stop := in.sleep, in.stop
 	in.mu.Unlock()
 	if hit == nil {
 		return
@@ -179,6 +197,10 @@ func (in *Injector) Intercept(kind, identity string, env *intent.Envelope) {
 	switch action {
 	case Delay:
 		sleep(delay)
+	case Stop:
+		// The stop is a system message: the instance handles this
+		// intent, then stops.
+		stop(kind, identity)
 	case Panic:
 		panic(&Injected{Kind: kind, Identity: identity, Intent: typ})
 	}

@@ -66,6 +66,26 @@ func TestInjectedPanicChangesNothing(t *testing.T) {
 	require.EqualValues(t, 3, in.Counts()[fault.Panic])
 }
 
+// A stop rule stops the instance once it has handled the intent: its next
+// intent activates it afresh from its committed state.
+func TestInjectedStopReactivatesFromCommittedState(t *testing.T) {
+	in := fault.New(1)
+	require.Error(t, in.Set(fault.Rule{Rate: 1, Action: fault.Stop}), "no way to stop instances yet")
+	rt, caller := runtime(t, in)
+	in.StopWith(rt.Deactivate)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, in.Set(fault.Rule{Kind: "counter", Type: "Increment", Rate: 1, Action: fault.Stop}))
+	for i := range 3 {
+		got, err := rt.Request(ctx, caller, &counterpb.Increment{Counter: "c1", By: 1})
+		require.NoError(t, err, "the intent that triggers the stop is handled")
+		require.EqualValues(t, i+1, got.(*counterpb.Value).Count, "each activation recovers the committed count")
+	}
+	require.EqualValues(t, 3, in.Counts()[fault.Stop])
+	require.Eventually(t, func() bool { return rt.Stats().Activations >= 3 }, 5*time.Second, time.Millisecond,
+		"every stop made the next intent activate the instance again (stats %+v)", rt.Stats())
+}
+
 // The same seed makes the same decisions for the same sequence of calls.
 func TestSeededRateIsReproducible(t *testing.T) {
 	decisions := func(seed uint64) []bool {
