@@ -233,3 +233,31 @@ func incrementAll(t *testing.T, node *cluster.Node, ids []string) {
 		require.NoError(t, err, "counter %s", id)
 	}
 }
+
+// A member kind is addressed to the member its identity names, not placed
+// by hashing: "n2/c1" is always on n2, and a name with no live member is
+// not delivered.
+func TestMemberKindsAreAddressedToTheirMember(t *testing.T) {
+	t.Parallel()
+	nw := clustertest.NewNetwork()
+	nodes := nw.StartNodes(t, 3, func(_ int, cfg *cluster.NodeConfig) {
+		cfg.MemberKinds = []string{"counter"}
+		cfg.Define = func(rt *actor.Runtime) error { return counter.Define(rt, nil) }
+	})
+	clustertest.WaitConverged(t, nodes, 3, converge)
+	for _, target := range []string{"n1", "n2", "n3"} {
+		for _, id := range []string{target, target + "/a", target + "/b"} {
+			owner, err := nodes[0].Owner("counter", id)
+			require.NoError(t, err)
+			require.Equal(t, target, owner.Name, id)
+			got, err := increment(t, nodes[1], id, 5*time.Second)
+			require.NoError(t, err, id)
+			require.EqualValues(t, 1, got)
+		}
+	}
+	require.EqualValues(t, map[string]uint64{"n1": 3, "n2": 3, "n3": 3}, activations(nodes...))
+	_, err := increment(t, nodes[0], "n9/a", time.Second)
+	require.ErrorIs(t, err, cluster.ErrNotDelivered)
+	require.ErrorContains(t, err, `no live member named "n9"`)
+	require.Empty(t, clustertest.Misplaced(nodes...))
+}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +66,13 @@ type NodeConfig struct {
 	// intent types for the kinds it routes to. Nil: the node hosts nothing
 	// and routes nothing.
 	Define func(*actor.Runtime) error
+	// MemberKinds are reactor kinds addressed to a member instead of
+	// placed by hashing: an intent's identity names the member ("n2", or
+	// "n2/rest" for an instance of the kind on n2), and it is delivered to
+	// the live member of that name if that member hosts the kind, or
+	// refused as not delivered. For per-member services such as the
+	// component directory. Zero: none.
+	MemberKinds []string
 	// Bind is the actor remote's host:port (see RemoteConfig.Bind). Zero:
 	// "127.0.0.1:0".
 	Bind string
@@ -132,6 +141,7 @@ type Node struct {
 	log       *slog.Logger
 	local     Member
 	policy    SplitBrain
+	pinned    map[string]bool // NodeConfig.MemberKinds
 	timeout   time.Duration
 	leave     time.Duration
 
@@ -236,6 +246,7 @@ func NewNode(cfg NodeConfig) (_ *Node, err error) {
 	n := &Node{
 		log:     logger.With(slog.String("node", name)),
 		policy:  cfg.SplitBrain,
+		pinned:  map[string]bool{},
 		timeout: cfg.RequestTimeout,
 		leave:   cfg.LeaveTimeout,
 		known:   map[string]Member{},
@@ -244,6 +255,9 @@ func NewNode(cfg NodeConfig) (_ *Node, err error) {
 	}
 	if n.timeout == 0 {
 		n.timeout = 10 * time.Second
+	}
+	for _, k := range cfg.MemberKinds {
+		n.pinned[k] = true
 	}
 	rcfg := cfg.Runtime
 	rcfg.Name = name
@@ -530,11 +544,29 @@ func (n *Node) owner(v *view, kind, identity string) (Member, error) {
 	case !v.quorum:
 		return Member{}, fmt.Errorf("%w: node %s sees %d of %d known members", ErrNoQuorum, n.local.Name, len(v.live), v.known)
 	}
+	if n.pinned[kind] {
+		return memberOwner(v, kind, identity)
+	}
 	id, ok := v.placement.Owner(kind, identity)
 	if !ok {
 		return Member{}, fmt.Errorf("%w: no live member hosts reactor kind %q", ErrNotDelivered, kind)
 	}
 	return v.live[id], nil
+}
+
+// memberOwner is the owner of an instance of a member kind: the live
+// member its identity names.
+func memberOwner(v *view, kind, identity string) (Member, error) {
+	name, _, _ := strings.Cut(identity, "/")
+	for _, m := range v.live {
+		if m.Name == name {
+			if !slices.Contains(m.Kinds, kind) {
+				return Member{}, fmt.Errorf("%w: member %s does not host reactor kind %q", ErrNotDelivered, name, kind)
+			}
+			return m, nil
+		}
+	}
+	return Member{}, fmt.Errorf("%w: no live member named %q for reactor kind %q", ErrNotDelivered, name, kind)
 }
 
 // Request sends msg as an intent on behalf of caller to the reactor it
