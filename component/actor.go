@@ -9,6 +9,8 @@ import (
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/packetflow/packetflow/component/config"
 )
 
 // slot is one defined component: what the host and discovery see of it.
@@ -77,6 +79,11 @@ type control struct {
 
 func (*control) GetPriority() int8 { return int8(HighPriority) }
 
+// reconfigure carries a configuration change to the component.
+type reconfigure struct{ old, new config.Snapshot }
+
+func (*reconfigure) GetPriority() int8 { return int8(HighPriority) }
+
 // healthTick asks for a health check.
 type healthTick struct{}
 
@@ -116,6 +123,8 @@ func (a *instance) Receive(ctx protoactor.Context) {
 	case healthTick:
 		a.checkHealth()
 		a.scheduleHealth()
+	case *reconfigure:
+		a.reconfigure(m)
 	}
 }
 
@@ -216,6 +225,21 @@ func (a *instance) deliver(e *envelope) {
 	a.s.window.record(time.Since(start), err != nil)
 	a.s.host.metrics.observe(a.s.def.ID, time.Since(start), err)
 	e.reply(reply, err)
+}
+
+func (a *instance) reconfigure(m *reconfigure) {
+	r, ok := a.comp.(Reconfigurer)
+	if !a.running || !ok {
+		return // a fresh instance reads the current version in Init
+	}
+	ctx, cancel := a.lifecycleContext()
+	defer cancel()
+	detail := fmt.Sprintf("configuration version %d", m.new.Version())
+	if err := r.Reconfigure(ctx, m.old, m.new); err != nil {
+		a.s.host.emit(Event{Kind: EventReconfigured, Component: a.s.def.ID, Detail: detail + " refused", Err: err})
+		return
+	}
+	a.s.host.emit(Event{Kind: EventReconfigured, Component: a.s.def.ID, Detail: detail})
 }
 
 func (a *instance) scheduleHealth() {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/packetflow/packetflow/component/config"
 )
 
 // Component is a long-lived part of a service (a connector, a cache, a
@@ -91,6 +93,15 @@ type Definition struct {
 	HealthTimeout time.Duration
 	// Alerts are evaluated after every health check.
 	Alerts []AlertRule
+	// Config, when set, is the schema of the component's configuration
+	// (component/config): kept in the host's store under the component's
+	// id, so every member hosting a component of that id shares one
+	// history, and handed to the component as Env.Config. A component
+	// that implements Reconfigurer is told of every change.
+	Config *config.Schema
+	// InitialConfig are the values of the first version, when the store
+	// holds none yet.
+	InitialConfig map[string]any
 }
 
 // Sentinel errors; every error of this package matches one with errors.Is.
@@ -154,6 +165,14 @@ func validID(id string) bool {
 	return true
 }
 
+// Reconfigurer is a component told of each change of its configuration,
+// on its actor, in version order. An error is reported as an event; the
+// new version stays current (it passed the schema's validation before it
+// was committed).
+type Reconfigurer interface {
+	Reconfigure(ctx context.Context, old, new config.Snapshot) error
+}
+
 // Env is what a component gets from its host in Init.
 type Env struct {
 	// ID is the component's id; Member the member that runs it.
@@ -162,7 +181,11 @@ type Env struct {
 	Logger *slog.Logger
 	// Metrics makes the component's own metrics, exported with the host's.
 	Metrics *Metrics
-	host    *Host
+	// Config is the component's configuration (nil without
+	// Definition.Config): read it in Init and Start, update or roll it
+	// back from anywhere (Host.Config gives it by id).
+	Config *config.Config
+	host   *Host
 }
 
 // Send sends msg to another component (see Host.Send).

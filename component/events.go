@@ -18,6 +18,7 @@ const (
 	EventHealth                        // its health changed; Detail is the new health
 	EventAlert                         // an alert rule fired
 	EventAlertCleared                  // a firing alert cleared
+	EventReconfigured                  // it was told of a configuration change (Err: it refused it)
 )
 
 func (k EventKind) String() string {
@@ -36,6 +37,8 @@ func (k EventKind) String() string {
 		return "alert"
 	case EventAlertCleared:
 		return "alert cleared"
+	case EventReconfigured:
+		return "reconfigured"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }

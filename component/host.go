@@ -15,7 +15,9 @@ import (
 
 	"github.com/packetflow/packetflow/actor"
 	"github.com/packetflow/packetflow/cluster"
+	"github.com/packetflow/packetflow/component/config"
 	"github.com/packetflow/packetflow/intent"
+	"github.com/packetflow/packetflow/store"
 	"github.com/packetflow/packetflow/supervision"
 )
 
@@ -47,6 +49,13 @@ type HostConfig struct {
 	HealthInterval, HealthTimeout time.Duration
 	// LifecycleTimeout bounds each Init, Start and Stop. Zero: 10 s.
 	LifecycleTimeout time.Duration
+	// Store keeps the components' configurations (Definition.Config): the
+	// node's store, replicated in a cluster, so that every member reads
+	// the same versions. Zero: an in-memory store of this host's own.
+	Store store.Store
+	// ConfigPoll is how often a configuration is reloaded from Store to
+	// pick up other members' changes. Zero: 1 s.
+	ConfigPoll time.Duration
 	// Logger: zero, warnings and errors to standard error.
 	Logger *slog.Logger
 }
@@ -94,6 +103,12 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	}
 	if cfg.LifecycleTimeout <= 0 {
 		cfg.LifecycleTimeout = 10 * time.Second
+	}
+	if cfg.Store == nil {
+		cfg.Store = store.NewMemory()
+	}
+	if cfg.ConfigPoll <= 0 {
+		cfg.ConfigPoll = time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -177,6 +192,17 @@ func (h *Host) Start(ctx context.Context) error {
 		s.env = &Env{ID: d.ID, Member: h.member, host: h,
 			Logger:  h.log.With(slog.String("component", d.ID)),
 			Metrics: h.metrics.forComponent(d.ID, d.Type)}
+		if d.Config != nil {
+			c, err := config.New(ctx, h.cfg.Store, d.ID, *d.Config, config.Options{
+				Initial: d.InitialConfig, PollInterval: h.cfg.ConfigPoll, Logger: s.env.Logger})
+			if err != nil {
+				h.closeConfigs()
+				h.mu.Unlock()
+				return fmt.Errorf("component %s: configuration: %w", d.ID, err)
+			}
+			s.env.Config = c
+			c.Watch(func(old, new config.Snapshot) { h.reconfigure(s, old, new) })
+		}
 		s.wanted.Store(true)
 		h.slots[d.ID] = s
 		spec.Children = append(spec.Children, supervision.Child{
@@ -209,7 +235,46 @@ func (h *Host) Stop(timeout time.Duration) error {
 	if tree == nil {
 		return nil
 	}
-	return tree.Stop(timeout)
+	err := tree.Stop(timeout)
+	h.mu.Lock()
+	h.closeConfigs()
+	h.mu.Unlock()
+	return err
+}
+
+// closeConfigs stops the configurations' pollers and watchers. h.mu is
+// held.
+func (h *Host) closeConfigs() {
+	for _, s := range h.slots {
+		if s.env.Config != nil {
+			_ = s.env.Config.Close()
+		}
+	}
+}
+
+// Config returns the configuration of component id (ErrNotFound for an
+// unknown id or one without Definition.Config).
+func (h *Host) Config(id string) (*config.Config, error) {
+	h.mu.Lock()
+	s, ok := h.slots[id]
+	h.mu.Unlock()
+	if !ok || s.env.Config == nil {
+		return nil, fmt.Errorf("%w: no configuration of component %q on %s", ErrNotFound, id, h.member)
+	}
+	return s.env.Config, nil
+}
+
+// reconfigure hands a configuration change to the component's actor.
+func (h *Host) reconfigure(s *slot, old, new config.Snapshot) {
+	h.mu.Lock()
+	tree := h.tree
+	h.mu.Unlock()
+	if tree == nil {
+		return
+	}
+	if pid, ok := tree.PID("components/" + s.def.ID); ok {
+		h.rt.System().Root.Send(pid, &reconfigure{old: old, new: new})
+	}
 }
 
 func (h *Host) supervisionEvent(e supervision.Event) {
