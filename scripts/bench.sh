@@ -57,3 +57,51 @@ END {
     if (pf > 0 && raw > 0) printf "| %s | %.2f |\n", groups[g], raw / pf
   }
 }' "$out"
+
+# ---------------------------------------------------------------------------
+# Stream (stream/): elements per second through map → filter → sink as a
+# pipeline of actors (batching on and off) against a hand-written pipeline
+# of three goroutines and channels in the same run, the same pipeline split
+# across two actor systems on loopback, and the heap held under a sink 100×
+# slower than its source for each overflow strategy. Medians of COUNT runs
+# for the in-process throughput; one run for the others.
+stream_out=$(mktemp)
+trap 'rm -f "$out" "$stream_out"' EXIT
+go test -run '^$' -bench '^BenchmarkPipeline$' -benchtime 1s -count "$count" ./stream/ | tee -a "$stream_out" >&2
+go test -run '^$' -bench '^BenchmarkRemotePipeline$' -benchtime 1000000x -count 1 ./stream/ | tee -a "$stream_out" >&2
+go test -run '^$' -bench '^BenchmarkSlowSinkMemory$' -benchtime 5000x -count 1 ./stream/ | tee -a "$stream_out" >&2
+echo
+awk '
+function median(list,   n, a, i, j, t) {
+  n = split(list, a, " ")
+  for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+  return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+/^Benchmark/ {
+  name = $1; sub(/-[0-9]+$/, "", name)
+  for (i = 3; i < NF; i++) {
+    if ($(i+1) == "elems/s") eps[name] = eps[name] " " $i
+    if ($(i+1) == "B-held") held[name] = $i
+    if ($(i+1) == "max-buffered") buffered[name] = $i
+    if ($(i+1) == "dropped-frac") dropped[name] = $i
+  }
+  if (!(name in seen)) { seen[name] = 1; order[++n] = name }
+}
+END {
+  print "| stream benchmark | median elements/s | ratio to channels |"
+  print "| --- | ---: | ---: |"
+  ch = median(eps["BenchmarkPipeline/impl=channels"])
+  for (k = 1; k <= n; k++) {
+    b = order[k]
+    if (!(b in eps)) continue
+    m = median(eps[b])
+    printf "| %s | %.0f | %s |\n", b, m, (ch > 0) ? sprintf("%.2f", m / ch) : "-"
+  }
+  print ""
+  print "| slow sink (100× slower), buffer 1024 × 1 KiB | heap held (bytes) | max buffered | dropped |"
+  print "| --- | ---: | ---: | ---: |"
+  for (k = 1; k <= n; k++) {
+    b = order[k]
+    if (b in held) printf "| %s | %s | %s | %s |\n", b, held[b], buffered[b], (b in dropped) ? dropped[b] : "0"
+  }
+}' "$stream_out"
