@@ -75,8 +75,8 @@ func (m *Membership) reconnect() {
 		select {
 		case <-m.stop:
 			return
-		case <-m.rejoinSignal:
-			m.rejoinFresh()
+		case id := <-m.rejoinSignal:
+			m.rejoinFresh(id)
 		case <-tick:
 			if p, ok := m.pickDead(); ok {
 				if _, err := m.ml.Join([]string{p.gossip}); err != nil {
@@ -156,15 +156,16 @@ func (m *Membership) downed(sender Member, senderLive int, id string) {
 	m.logger.Warn("cluster: this member was declared dead by its peers; rejoining under a fresh id",
 		"by", sender.Name, "id", id, "live", live, "their_live", senderLive)
 	select {
-	case m.rejoinSignal <- struct{}{}:
-	default:
+	case m.rejoinSignal <- id:
+	default: // a rejoin is pending already
 	}
 }
 
-// rejoinFresh takes a fresh id, forgets the deaths its old incarnation
-// declared, gossips the new id and contacts the members it holds dead.
-// Reconnect goroutine.
-func (m *Membership) rejoinFresh() {
+// rejoinFresh takes a fresh id in place of downed, forgets the deaths its
+// old incarnation declared, gossips the new id and contacts the members it
+// holds dead. Several peers may report the same death: only the first
+// notice about the current id counts. Reconnect goroutine.
+func (m *Membership) rejoinFresh(downed string) {
 	select {
 	case <-m.stop:
 		return
@@ -172,9 +173,9 @@ func (m *Membership) rejoinFresh() {
 	}
 	m.localMu.Lock()
 	old := m.local.clone()
-	if old.Status != StatusAlive {
+	if old.Status != StatusAlive || old.ID != downed {
 		m.localMu.Unlock()
-		return // leaving
+		return // leaving, or rejoined already
 	}
 	m.generation++
 	next := old.clone()

@@ -85,7 +85,7 @@ type Membership struct {
 	downMu        sync.Mutex
 	dead          map[string]deadPeer // by node name: declared dead, not back
 	generation    int                 // fresh ids taken
-	rejoinSignal  chan struct{}       // capacity 1: rejoin under a fresh id
+	rejoinSignal  chan string         // capacity 1: the id to rejoin from
 	reconnectDone chan struct{}       // closed when the reconnect goroutine returns
 
 	// ackMu guards acks: the nodes that confirmed this member's departure.
@@ -168,7 +168,7 @@ func StartMembership(ctx context.Context, cfg MembershipConfig) (_ *Membership, 
 		ackSignal: make(chan struct{}, 1),
 
 		dead:          make(map[string]deadPeer),
-		rejoinSignal:  make(chan struct{}, 1),
+		rejoinSignal:  make(chan string, 1),
 		reconnectDone: make(chan struct{}),
 	}
 	m.admit.zombie = func(peer Member) { m.enqueue(notification{kind: noteZombie, member: peer}) }
