@@ -28,6 +28,12 @@ type delivery struct {
 	answered atomic.Bool
 	// hops counts re-routings after the target instance stopped.
 	hops int
+	// admit is set on an intent posted to one activation (Activation.Post):
+	// it is never re-routed, and runs just before the handler; false drops
+	// the intent unhandled.
+	admit func() bool
+	// mb is the mailbox that admitted it.
+	mb *checkedMailbox
 }
 
 type outcome struct {
@@ -69,6 +75,9 @@ type checkedMailbox struct {
 	// closed is set once the instance is stopping; later intents are
 	// re-routed to a fresh activation instead of being lost.
 	closed atomic.Bool
+	// onStop runs when the activation stops (Activation.OnStop); only the
+	// activation's goroutine touches it.
+	onStop []func()
 
 	user, system queue
 	// batch holds user messages taken from user in one go; only the
@@ -113,12 +122,16 @@ func (m *checkedMailbox) PostUserMessage(msg any) {
 // answers it; post then returns nil.
 func (m *checkedMailbox) post(d *delivery) error {
 	if m.closed.Load() {
+		if d.admit != nil {
+			return errActivationStopped
+		}
 		m.rt.reroute(d)
 		return nil
 	}
 	if err := m.rt.admit(m.kind, m.identity, d); err != nil {
 		return err
 	}
+	d.mb = m
 	m.enqueue(d)
 	return nil
 }
@@ -220,6 +233,10 @@ func (m *checkedMailbox) run() {
 			handled++
 			idle = 0
 			if d, ok := msg.(*delivery); ok && m.closed.Load() {
+				if d.admit != nil {
+					d.answer(nil, errActivationStopped) // pinned to this activation
+					continue
+				}
 				m.rt.reroute(d) // the instance stopped with intents queued
 				continue
 			}

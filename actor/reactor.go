@@ -98,7 +98,8 @@ type Definition interface {
 // instance's actor, so a restart resumes from the last committed state.
 type cell[S any] struct {
 	state   S
-	durable durableCell // with a store and Persist
+	durable durableCell     // with a store and Persist
+	mb      *checkedMailbox // the activation's, once it handled an intent
 }
 
 // instance is the Proto.Actor actor of one reactor instance.
@@ -111,11 +112,14 @@ type instance[S any] struct {
 }
 
 func (a *instance[S]) Receive(pctx protoactor.Context) {
-	d, ok := pctx.Message().(*delivery)
-	if !ok {
-		return
+	switch m := pctx.Message().(type) {
+	case *delivery:
+		a.handle(m)
+	case *protoactor.Stopped:
+		if mb := a.cell.mb; mb != nil {
+			mb.stopped()
+		}
 	}
-	a.handle(d)
 }
 
 func (a *instance[S]) handle(d *delivery) {
@@ -123,6 +127,11 @@ func (a *instance[S]) handle(d *delivery) {
 	if !d.env.Deadline.IsZero() && !rt.now().Before(d.env.Deadline) {
 		rt.stats.expired.Add(1)
 		d.answer(nil, intent.ErrDeadlineExceeded)
+		return
+	}
+	a.cell.mb = d.mb
+	if d.admit != nil && !d.admit() {
+		d.answer(nil, errNotAdmitted)
 		return
 	}
 	durable := a.def.persist != nil && rt.cfg.Store != nil
@@ -153,7 +162,7 @@ func (a *instance[S]) handle(d *delivery) {
 	var reply proto.Message
 	var effects []Effect
 	for attempt := 1; ; attempt++ {
-		a.call = Call{rt: rt, env: d.env, kind: a.def.kind, identity: a.identity}
+		a.call = Call{rt: rt, env: d.env, kind: a.def.kind, identity: a.identity, mb: d.mb}
 		next, r, err := h(&a.call, a.cell.state, d.env.Message)
 		reply, effects = r, a.call.effects
 		a.call = Call{}
@@ -208,6 +217,7 @@ type Call struct {
 	kind     string
 	identity string
 	effects  []Effect
+	mb       *checkedMailbox
 }
 
 // Identity is the reactor instance handling the intent.
