@@ -12,10 +12,12 @@ import (
 	"github.com/packetflow/packetflow/web"
 )
 
+// chaosPrincipals: an operator with chaos:inject and user:admin, and alice
+// with user:basic.
 func chaosPrincipals(t *testing.T) *web.Principals {
 	t.Helper()
 	ps, err := web.NewPrincipals(
-		web.Principal{Name: "operator", Token: "operator-token", Capabilities: []string{"chaos:inject", "user:basic"}},
+		web.Principal{Name: "operator", Token: "operator-token", Capabilities: []string{"chaos:inject", "user:admin"}},
 		web.Principal{Name: "alice", Token: "alice", Capabilities: []string{"user:basic"}})
 	require.NoError(t, err)
 	return ps

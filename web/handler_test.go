@@ -55,7 +55,8 @@ func TestMembers(t *testing.T) {
 
 func TestUnknownRoute(t *testing.T) {
 	h := newHandler(t, newNode(t))
-	for _, path := range []string{"/", "/v1", "/v1/intents/x", "/v2/intents"} {
+	// "/" is the dashboard (see dashboard_test.go).
+	for _, path := range []string{"/v1", "/v1/intents/x", "/v2/intents", "/nope"} {
 		res := do(t, h, http.MethodGet, path, "", "")
 		require.Equal(t, http.StatusNotFound, res.status, "%s: %s", path, res.raw)
 		require.Equal(t, "not_found", res.errorCode(), path)

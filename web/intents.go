@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -26,31 +25,19 @@ const unknownType = "unknown"
 // maxEcho bounds how much of a caller's input an error message repeats.
 const maxEcho = 128
 
+// serveIntent serves POST /v1/intents. The router has authenticated the
+// caller before anything of the body is read; the mailbox checks the
+// intent type's capabilities.
 func (h *Handler) serveIntent(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	typeLabel := unknownType
-	code := h.intent(w, r, &typeLabel)
-	h.metrics.observe(typeLabel, code, time.Since(start))
+	x := exchangeOf(r)
+	x.label = unknownType
+	x.code = h.intent(w, r, &x.label)
 }
 
 // intent serves one POST /v1/intents and returns the code it answered with.
 // It sets *typeLabel once the intent's type is known.
 func (h *Handler) intent(w http.ResponseWriter, r *http.Request, typeLabel *string) string {
-	if !allow(w, r, http.MethodPost) {
-		return codeMethodNotAllowed
-	}
-	// Who asks, before anything of the body is read.
-	principal, e := h.authenticate(r)
-	if e != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="packetflow"`)
-		return writeError(w, e)
-	}
-	caller, err := h.rt.NewContext(principal.Name, principal.Capabilities...)
-	if err != nil {
-		// NewHandler compiled these grants already.
-		h.log.Error("web: building the caller's context", "principal", principal.Name, "err", err)
-		return writeError(w, newError(http.StatusInternalServerError, codeInternal, "internal error"))
-	}
+	caller := Caller(r)
 	w.Header().Set("X-Request-Id", caller.RequestID)
 
 	msg, e := h.decode(w, r, typeLabel)
@@ -63,7 +50,7 @@ func (h *Handler) intent(w http.ResponseWriter, r *http.Request, typeLabel *stri
 	reply, err := h.node.Request(ctx, caller, msg)
 	if err != nil {
 		e := h.requestError(err, caller.RequestID)
-		h.log.Debug("intent", "request", caller.RequestID, "principal", principal.Name, "type", *typeLabel, "code", e.Code, "err", err)
+		h.log.Debug("intent", "request", caller.RequestID, "principal", caller.Principal, "type", *typeLabel, "code", e.Code, "err", err)
 		return writeError(w, e)
 	}
 	out := IntentResponse{Result: []byte("null")}
@@ -75,28 +62,9 @@ func (h *Handler) intent(w http.ResponseWriter, r *http.Request, typeLabel *stri
 			return writeError(w, internalError(caller.RequestID))
 		}
 	}
-	h.log.Debug("intent", "request", caller.RequestID, "principal", principal.Name, "type", *typeLabel, "code", codeOK)
+	h.log.Debug("intent", "request", caller.RequestID, "principal", caller.Principal, "type", *typeLabel, "code", codeOK)
 	writeJSON(w, http.StatusOK, out)
 	return codeOK
-}
-
-// authenticate returns the principal named by r's bearer token.
-func (h *Handler) authenticate(r *http.Request) (*Principal, *apiError) {
-	values := r.Header.Values("Authorization")
-	if len(values) == 0 {
-		return nil, newError(http.StatusUnauthorized, codeUnauthenticated,
-			"missing bearer token: send Authorization: Bearer <token>")
-	}
-	scheme, token, ok := strings.Cut(values[0], " ")
-	if len(values) > 1 || !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
-		return nil, newError(http.StatusUnauthorized, codeUnauthenticated,
-			"malformed Authorization header: want one header, Bearer <token>")
-	}
-	p := h.principals.lookup(token)
-	if p == nil {
-		return nil, newError(http.StatusUnauthorized, codeUnauthenticated, "unknown bearer token")
-	}
-	return p, nil
 }
 
 // decode reads the request body and returns the intent it describes. It
@@ -170,6 +138,23 @@ func invalid(format string, args ...any) *apiError {
 func internalError(requestID string) *apiError {
 	return newError(http.StatusInternalServerError, codeInternal,
 		"internal error; the node's log has the details under request id "+requestID)
+}
+
+// IntentError answers r with err, an error of sending an intent (Node.Request
+// or the runtime's Request), as POST /v1/intents would — permission_denied
+// naming what is missing, rejected naming the plugin, and so on — in the
+// form of r's route (a JSON error or an HTML page).
+func (h *Handler) IntentError(w http.ResponseWriter, r *http.Request, err error) {
+	id := ""
+	if c := Caller(r); c != nil {
+		id = c.RequestID
+	}
+	e := h.requestError(err, id)
+	x := exchangeOf(r)
+	code := h.router.fail(w, r, x != nil && x.page, e)
+	if x != nil {
+		x.code = code
+	}
 }
 
 // requestError maps an error of Node.Request to a response. It classifies

@@ -271,6 +271,20 @@ func (t *Principals) lookup(token string) *Principal {
 	return &t.list[found]
 }
 
+// byName returns the principal named name, or nil. The result must not be
+// changed.
+func (t *Principals) byName(name string) *Principal {
+	if t == nil {
+		return nil
+	}
+	for i := range t.list {
+		if t.list[i].Name == name {
+			return &t.list[i]
+		}
+	}
+	return nil
+}
+
 // Len is the number of principals.
 func (t *Principals) Len() int {
 	if t == nil {

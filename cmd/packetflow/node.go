@@ -45,6 +45,7 @@ type nodeFlags struct {
 	storeSync              string
 	chaos                  bool
 	faults                 *fault.Injector // with --chaos
+	events                 *web.EventLog   // supervision events, for the dashboard
 }
 
 func parseNodeFlags(args []string, stderr io.Writer) (*nodeFlags, error) {
@@ -168,9 +169,11 @@ func (f *nodeFlags) config(logger *slog.Logger) (cluster.NodeConfig, *web.Princi
 	// Reactor instances: a failed handler restarts its instance from its
 	// committed state, at most 10 times within 10 s; beyond that the
 	// instance is stopped and its next intent activates it afresh.
+	f.events = web.NewEventLog(0)
 	inst, err := supervision.NewInstances(supervision.Strategy{
 		Intensity: supervision.Intensity{MaxRestarts: 10, Within: 10 * time.Second},
 	}, supervision.Options{}, func(e supervision.Event) {
+		f.events.Supervision(e)
 		if e.Kind == supervision.EventStopped || e.Kind == supervision.EventFailed {
 			logger.Warn("supervision", slog.String("event", e.Kind.String()), slog.String("actor", e.Child), slog.Any("reason", e.Reason))
 		}
@@ -354,7 +357,7 @@ func serveNode(ctx context.Context, cfg cluster.NodeConfig, principals *web.Prin
 	if f.faults != nil {
 		f.faults.StopWith(node.Runtime().Deactivate)
 	}
-	wcfg := web.Config{Principals: principals, Logger: logger, Faults: f.faults}
+	wcfg := web.Config{Principals: principals, Logger: logger, Faults: f.faults, Events: f.events}
 	if f.faults != nil {
 		logger.Warn("CHAOS: --chaos: fault injection is ON; principals holding chaos:inject can make this node's reactors fail through PUT /v1/chaos",
 			slog.Uint64("seed", f.faults.Seed()))
@@ -370,6 +373,7 @@ func serveNode(ctx context.Context, cfg cluster.NodeConfig, principals *web.Prin
 	}
 	defer handler.Close()
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	srv.RegisterOnShutdown(handler.Close) // ends live dashboard streams, which Shutdown would wait for
 	var wg sync.WaitGroup
 	serveErr := make(chan error, 1)
 	wg.Go(func() {
