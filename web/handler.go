@@ -13,10 +13,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/packetflow/packetflow/actor"
 	"github.com/packetflow/packetflow/cluster"
+	"github.com/packetflow/packetflow/component"
 	"github.com/packetflow/packetflow/intent"
 	"github.com/packetflow/packetflow/supervision"
 	"github.com/packetflow/packetflow/supervision/fault"
@@ -76,7 +78,16 @@ type Config struct {
 	// Components, when set, lists the node's components and their health
 	// on the dashboard; a source that also implements ComponentRollback
 	// gets a roll-back action. Zero: the dashboard shows "no components".
+	// (ComponentHost sets it for a component.Host.)
 	Components ComponentSource
+	// ComponentHost, when set, is the node's component host: the dashboard
+	// lists its components (and offers configuration roll-back to holders
+	// of component:admin), GET /v1/components finds components on every
+	// member and GET /v1/alerts lists this node's firing alerts (both for
+	// component:read), and /metrics includes the components' metrics.
+	ComponentHost *component.Host
+	// Gatherers are more Prometheus registries served on /metrics.
+	Gatherers []prometheus.Gatherer
 	// PeerURL, when set, returns the base URL of a member's HTTP API
 	// ("http://10.0.0.2:8080"), or "" when it does not know it, so that
 	// the dashboard shows that member's activations and rates from its GET
@@ -186,7 +197,13 @@ func NewHandler(node Node, cfg Config) (*Handler, error) {
 			}
 		}
 	}
-	m, err := newMetrics(node, cfg.Supervision, cfg.Logger)
+	if cfg.ComponentHost != nil {
+		if cfg.Components == nil {
+			cfg.Components = hostComponents{cfg.ComponentHost}
+		}
+		cfg.Gatherers = append(cfg.Gatherers, cfg.ComponentHost.Gatherer())
+	}
+	m, err := newMetrics(node, cfg.Supervision, cfg.Gatherers, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +213,11 @@ func NewHandler(node Node, cfg Config) (*Handler, error) {
 	}
 	if err := h.build(cfg); err != nil {
 		return nil, err
+	}
+	if cfg.ComponentHost != nil {
+		if err := h.componentRoutes(cfg.ComponentHost); err != nil {
+			return nil, err
+		}
 	}
 	events := cfg.Events
 	h.unsubscribe = append(h.unsubscribe, rt.Subscribe(func(e actor.Event) {

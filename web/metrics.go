@@ -26,7 +26,7 @@ type metrics struct {
 	denied   *prometheus.CounterVec
 }
 
-func newMetrics(node Node, sup interface{ Stats() supervision.Stats }, log *slog.Logger) (*metrics, error) {
+func newMetrics(node Node, sup interface{ Stats() supervision.Stats }, extra []prometheus.Gatherer, log *slog.Logger) (*metrics, error) {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		intents: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -58,7 +58,9 @@ func newMetrics(node Node, sup interface{ Stats() supervision.Stats }, log *slog
 			return nil, fmt.Errorf("web: registering metrics: %w", err)
 		}
 	}
-	m.http = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
+	gatherers := prometheus.Gatherers{m.registry}
+	gatherers = append(gatherers, extra...)
+	m.http = promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError,
 		ErrorLog:      scrapeLog{log},
 	})

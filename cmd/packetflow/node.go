@@ -18,6 +18,8 @@ import (
 
 	"github.com/packetflow/packetflow/actor"
 	"github.com/packetflow/packetflow/cluster"
+	"github.com/packetflow/packetflow/component"
+	"github.com/packetflow/packetflow/examples/component/greeting"
 	"github.com/packetflow/packetflow/examples/counter"
 	"github.com/packetflow/packetflow/examples/filesystem"
 	"github.com/packetflow/packetflow/store"
@@ -349,15 +351,39 @@ func serveNode(ctx context.Context, cfg cluster.NodeConfig, principals *web.Prin
 		ln.Close()
 		return err
 	}
+	// The node hosts the example components (examples/component) beside
+	// the example reactors, and the component service every member serves.
+	var host *component.Host
+	define := cfg.Define
+	cfg.MemberKinds = append(cfg.MemberKinds, component.ServiceKind)
+	cfg.Define = func(rt *actor.Runtime) error {
+		if err := define(rt); err != nil {
+			return err
+		}
+		var err error
+		if host, err = component.NewHost(component.HostConfig{Runtime: rt, Store: cfg.Runtime.Store, Logger: logger}); err != nil {
+			return err
+		}
+		if err := host.Add(greeting.Definitions()...); err != nil {
+			return err
+		}
+		return host.Define()
+	}
 	node, err := cluster.NewNode(cfg)
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	host.SetRouter(node)
+	if err := host.Start(ctx); err != nil {
+		ln.Close()
+		_ = node.Stop()
+		return fmt.Errorf("starting the components: %w", err)
+	}
 	if f.faults != nil {
 		f.faults.StopWith(node.Runtime().Deactivate)
 	}
-	wcfg := web.Config{Principals: principals, Logger: logger, Faults: f.faults, Events: f.events}
+	wcfg := web.Config{Principals: principals, Logger: logger, Faults: f.faults, Events: f.events, ComponentHost: host}
 	if f.faults != nil {
 		logger.Warn("CHAOS: --chaos: fault injection is ON; principals holding chaos:inject can make this node's reactors fail through PUT /v1/chaos",
 			slog.Uint64("seed", f.faults.Seed()))
@@ -368,6 +394,7 @@ func serveNode(ctx context.Context, cfg cluster.NodeConfig, principals *web.Prin
 	handler, err := web.NewHandler(node, wcfg)
 	if err != nil {
 		ln.Close()
+		_ = host.Stop(5 * time.Second)
 		_ = node.Stop()
 		return err
 	}
@@ -408,7 +435,7 @@ func serveNode(ctx context.Context, cfg cluster.NodeConfig, principals *web.Prin
 		srv.Close()
 	}
 	wg.Wait()
-	return errors.Join(runErr, node.Stop())
+	return errors.Join(runErr, host.Stop(5*time.Second), node.Stop())
 }
 
 // openStore opens the state store --store names, or returns nil for

@@ -14,16 +14,14 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/packetflow/packetflow/actor"
 	"github.com/packetflow/packetflow/cluster"
 	"github.com/packetflow/packetflow/component"
-	"github.com/packetflow/packetflow/component/config"
+	"github.com/packetflow/packetflow/examples/component/greeting"
 )
 
 func main() {
@@ -33,76 +31,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "component example:", err)
 		os.Exit(1)
 	}
-}
-
-// visits counts the visits of each name.
-type visits struct {
-	mu     sync.Mutex
-	counts map[string]int64
-}
-
-func (v *visits) Init(context.Context, *component.Env) error {
-	v.counts = map[string]int64{}
-	return nil
-}
-func (v *visits) Start(context.Context) error { return nil }
-func (v *visits) Stop(context.Context) error  { return nil }
-func (v *visits) Health(context.Context) component.Health {
-	return component.Health{Status: component.Healthy}
-}
-
-// Receive counts one more visit of the name it is sent and returns the count.
-func (v *visits) Receive(_ context.Context, msg proto.Message) (proto.Message, error) {
-	name := msg.(*wrapperspb.StringValue).GetValue()
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.counts[name]++
-	return wrapperspb.Int64(v.counts[name]), nil
-}
-
-// greeter greets with its configured greeting and the visit count.
-type greeter struct {
-	env      *component.Env
-	greeting string
-}
-
-var greeterSchema = config.Schema{Fields: []config.Field{
-	{Key: "greeting", Type: config.String, Default: "Hello", Check: func(v any) error {
-		if v.(string) == "" {
-			return fmt.Errorf("must not be empty")
-		}
-		return nil
-	}},
-	{Key: "punctuation", Type: config.String, Default: "!", Check: config.OneOf("!", ".", "?")},
-}}
-
-func (g *greeter) Init(_ context.Context, env *component.Env) error {
-	g.env = env
-	return g.apply(env.Config.Current())
-}
-func (g *greeter) apply(s config.Snapshot) error {
-	greeting, err := s.GetString("greeting")
-	if err != nil {
-		return err
-	}
-	p, err := s.GetString("punctuation")
-	g.greeting = greeting + "%s" + p + " (visit %d)"
-	return err
-}
-func (g *greeter) Reconfigure(_ context.Context, _, next config.Snapshot) error { return g.apply(next) }
-func (g *greeter) Start(context.Context) error                                  { return nil }
-func (g *greeter) Stop(context.Context) error                                   { return nil }
-func (g *greeter) Health(context.Context) component.Health {
-	return component.Health{Status: component.Healthy}
-}
-
-func (g *greeter) Receive(ctx context.Context, msg proto.Message) (proto.Message, error) {
-	name := msg.(*wrapperspb.StringValue).GetValue()
-	n, err := g.env.Request(ctx, component.Address{Component: "visits"}, wrapperspb.String(name))
-	if err != nil {
-		return nil, err
-	}
-	return wrapperspb.String(fmt.Sprintf(g.greeting, ", "+name, n.(*wrapperspb.Int64Value).GetValue())), nil
 }
 
 func run(ctx context.Context, out io.Writer) error {
@@ -116,12 +44,7 @@ func run(ctx context.Context, out io.Writer) error {
 			if host, err = component.NewHost(component.HostConfig{Runtime: rt}); err != nil {
 				return err
 			}
-			if err := host.Add(
-				component.Definition{ID: "greeter", Type: "greeter", Version: "1.0.0", DependsOn: []string{"visits"},
-					Config: &greeterSchema, New: func() component.Component { return &greeter{} }},
-				component.Definition{ID: "visits", Type: "counter", Version: "1.0.0",
-					New: func() component.Component { return &visits{} }},
-			); err != nil {
+			if err := host.Add(greeting.Definitions()...); err != nil {
 				return err
 			}
 			return host.Define()
