@@ -84,14 +84,6 @@ func Caller(r *http.Request) *intent.Context {
 	return nil
 }
 
-// setCode records the code a handler answered with, for the route's
-// observer.
-func setCode(r *http.Request, code string) {
-	if x := exchangeOf(r); x != nil {
-		x.code = code
-	}
-}
-
 // Router dispatches requests to declared Routes over an http.ServeMux and
 // checks each route's authentication and capabilities. Routes are declared
 // before serving starts; ServeHTTP is safe for concurrent use.

@@ -115,12 +115,6 @@ func (s *sessionStore) end(secret string) {
 	s.mu.Unlock()
 }
 
-func (s *sessionStore) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.byDigest)
-}
-
 // randomToken returns 256 random bits, base64url-encoded.
 func randomToken() string {
 	var b [32]byte
