@@ -53,7 +53,11 @@
 // restarted on another member, loses the commit (store.ErrConflict),
 // reloads and sees the slot decided. A member that dies after the commit
 // and before the send loses that slot's intent: a slot is sent at most
-// once, never twice.
+// once, never twice. So is an intent whose delivery has an unknown
+// outcome: when the target reactor's owner dies before the survivors have
+// noticed, a *cluster.Node routes the intent again only if it certainly
+// never arrived or its type is idempotent; otherwise the run fails
+// (EventFailed) and the slot is not sent again.
 //
 // A slot that comes due while a run (the intent sent, the reply not yet
 // in) is in progress follows the schedule's Overlap policy: skip it, buffer
@@ -82,7 +86,11 @@
 // each occurrence is committed conditionally before it is sent, so exactly
 // one member sends it, through a Requester that (a *cluster.Node) delivers
 // it to whichever member owns the reactor. Members learn of reminders
-// others registered within Poll.
+// others registered within Poll. As with schedules, an occurrence is sent
+// at most once: one due while its reactor's owner has just died, and
+// whose delivery therefore has an unknown outcome, is reported failed,
+// not sent again. An occurrence due once the survivors have declared the
+// owner dead reaches the new owner (TestReminderSurvivesSIGKILLOfItsMember).
 //
 // # Time constraints
 //

@@ -4,16 +4,16 @@ import (
 	"testing"
 	_ "time/tzdata" // the tests name IANA zones; do not depend on the host's zoneinfo
 
-	"go.uber.org/goleak"
+	"github.com/packetflow/packetflow/cluster/clustertest"
 )
 
-// TestMain fails the package's tests if any goroutine outlives them.
+// TestMain fails the package's tests if any goroutine outlives them. The
+// cluster tests start memberships, whose goroutines end within a probe
+// interval of their shutdown, and Proto.Actor's dead-letter throttle parks
+// one for its interval (1s): clustertest.Main lets them settle first.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// Proto.Actor's dead-letter throttle parks a goroutine for its
-		// interval (1s) after the first dead letter; it is not ours to stop.
-		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewThrottleWithLogger.func1"),
-		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1"),
-		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
-	)
+	if childMain() {
+		return
+	}
+	clustertest.Main(m)
 }
