@@ -3,9 +3,10 @@
 //
 // A pipeline is built from blueprints — sources (FromSlice, FromChan,
 // Generate, Ticker, After, FromInbox for intents arriving at a reactor,
-// FromRemote), flows (Map, MapErr, Filter, FlatMap, KeyBy, Batch,
+// FromRemote, FromRemoteAcked), flows (Map, MapErr, Filter, FlatMap, KeyBy, Batch,
 // Throttle, MapAsync, MapAsyncUnordered, Buffer, Window) and sinks
-// (ForEach, ForEachErr, ToChan, Ignore, ToReactor, ToRemote, Broadcast) —
+// (ForEach, ForEachErr, ForEachAck, ToChan, Ignore, ToReactor, ToRemote,
+// ToRemoteRestartable, Broadcast) —
 // and run on the caller's actor system (for a node, actor.Runtime.System):
 //
 //	p, err := stream.Via(stream.FromSlice(xs), stream.Map(f)).
@@ -74,5 +75,53 @@
 // through Proto.Actor remote: the protocol (streampb) carries demand,
 // elements (encoded by a Codec), completion, failure and cancellation, so
 // backpressure holds across the wire. A member that dies or leaves fails
-// the pipelines on the other side with ErrStageLost.
+// the pipelines on the other side with ErrStageLost, unless the leg is
+// restartable.
+//
+// # Restartable streams
+//
+// A pipeline declares its remote leg restartable by ending in
+// ToRemoteRestartable instead of ToRemote; the other member reads it with
+// FromRemoteAcked, whose elements are Positioned: each carries its
+// position, the publisher's count of the elements before it (for a
+// source connected straight to the sink, the source's offset). The
+// subscriber's pipeline acknowledges what it handled — ForEachAck does it
+// after each element's function returns, RemoteInlet.Ack does it by hand —
+// and the source sends the acknowledgements back as protobuf (streampb.Ack,
+// cumulative, at least every quarter of the window). The publisher keeps
+// every element not yet acknowledged, at most Restartable.Window of them
+// (which holds back its upstream: memory stays bounded).
+//
+// When the subscriber's stage terminates before the stream ended
+// (Terminated, or AddressTerminated when its member died), the publisher
+// waits Restartable.Backoff (doubling with each restart), asks
+// Restartable.Reconnect for a replacement PID, connects to it in a new
+// session and resumes from the last acknowledged position: the
+// replacement answers with the position it needs (streampb.Resume), and
+// the publisher replays what is unacknowledged from there, then goes on
+// with its upstream, which never stopped. An acknowledged element is
+// never sent again. After MaxRestarts restarts the next loss fails the
+// pipeline with ErrRestartsExhausted (which wraps ErrStageLost); an error
+// from Reconnect fails it with ErrStageLost. StageStats of the publisher
+// count restarts (Restarts) and elements sent again (Replayed).
+//
+// Delivery is at least once: a replacement that starts from position 0
+// gets again what its predecessor handled without acknowledging it — at
+// most Window elements, in order, with no gap. It is exactly once when the
+// subscriber records the positions it handled durably, together with its
+// effects, and starts its replacement from the next one
+// (FromRemoteAcked's from): the publisher then skips what the subscriber
+// has, replaying or producing only what it lacks. Within one subscriber,
+// positions arrive in order and at most once.
+//
+// Limits: a restartable leg restarts its subscriber, not its publisher —
+// a publisher's member that dies fails the subscriber's pipeline with
+// ErrStageLost, and the elements in its window are lost with it (a
+// replacement publisher can resume where the subscriber stands only if its
+// source is positioned the same way, by starting a new pipeline at the
+// subscriber's position). Stages between FromRemoteAcked and the
+// acknowledging sink must hold fewer than Window elements, or the stream
+// waits for acknowledgements that cannot come; an element a Filter drops
+// is acknowledged by the next one acknowledged, and everything is once
+// every sink of the subscriber's pipeline has completed.
 package stream

@@ -17,7 +17,8 @@ import (
 // side watches the other: if the peer's stage terminates (its member died,
 // left or stopped the pipeline) before the stream ended, the pipeline
 // fails with ErrStageLost naming it. Delivery within one stream is in
-// order; a stream does not survive the loss of a member.
+// order; a stream does not survive the loss of a member, unless it is
+// restartable (ToRemoteRestartable and FromRemoteAcked, restart.go).
 
 // RemoteInlet is the far end of a FromRemote source: after Run, PID is
 // where publishers (ToRemote) connect.

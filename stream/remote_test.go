@@ -86,23 +86,33 @@ func TestRemoteMember(t *testing.T) {
 	os.Exit(0)                           // a helper process: the leak check is the parent's
 }
 
-// member is a TestRemoteMember process.
+// member is a TestRemoteMember process (or another test's, see
+// startTestProcess).
 type member struct {
 	cmd   *exec.Cmd
+	stdin io.WriteCloser
 	lines chan string
 }
 
 func startMember(t *testing.T, role string, env ...string) *member {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRemoteMember$", "-test.count=1")
-	cmd.Env = append(append(os.Environ(), memberEnv+"="+role, "GORACE=atexit_sleep_ms=0"), env...)
+	return startTestProcess(t, "TestRemoteMember", append([]string{memberEnv + "=" + role}, env...)...)
+}
+
+// startTestProcess runs the test binary's test named test, with env added
+// to the environment, as a process of its own; the process ends after its
+// stdin is closed, when the test ends.
+func startTestProcess(t *testing.T, test string, env ...string) *member {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(append(os.Environ(), "GORACE=atexit_sleep_ms=0"), env...)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	cmd.Stderr = io.Discard
 	require.NoError(t, cmd.Start())
-	m := &member{cmd: cmd, lines: make(chan string, 64)}
+	m := &member{cmd: cmd, stdin: stdin, lines: make(chan string, 64)}
 	go func() {
 		defer close(m.lines)
 		sc := bufio.NewScanner(out)
@@ -125,6 +135,13 @@ func startMember(t *testing.T, role string, env ...string) *member {
 // the rest.
 func (m *member) line(t *testing.T, prefix string) string {
 	t.Helper()
+	return m.lineSeeing(t, prefix, nil)
+}
+
+// lineSeeing is line, also calling see, if not nil, with every line read
+// on the way.
+func (m *member) lineSeeing(t *testing.T, prefix string, see func(string)) string {
+	t.Helper()
 	deadline := time.NewTimer(time.Minute)
 	defer deadline.Stop()
 	for {
@@ -132,6 +149,9 @@ func (m *member) line(t *testing.T, prefix string) string {
 		case l, ok := <-m.lines:
 			if !ok {
 				t.Fatalf("member exited without printing %q", prefix)
+			}
+			if see != nil {
+				see(l)
 			}
 			if rest, found := strings.CutPrefix(l, prefix); found {
 				return strings.TrimSpace(rest)
@@ -152,13 +172,23 @@ func TestRemoteStreamKeepsBackpressureAcrossMembers(t *testing.T) {
 	require.Equal(t, "10000 100010000 <nil>", sub.line(t, "done"))
 }
 
+// A stream that is not restartable fails on the side that survives,
+// whichever side dies.
 func TestRemoteMemberDeathFailsThePipeline(t *testing.T) {
-	sub := startMember(t, "subscriber")
-	pid := sub.line(t, "pid")
-	pub := startMember(t, "publisher", memberEnv+"_PEER="+pid) // endless
-	sub.line(t, "receiving")
-	require.NoError(t, pub.cmd.Process.Kill())
-	done := sub.line(t, "done")
-	require.Contains(t, done, ErrStageLost.Error())
-	require.Contains(t, done, "terminated")
+	for _, dies := range []string{"publisher", "subscriber"} {
+		t.Run(dies+" dies", func(t *testing.T) {
+			sub := startMember(t, "subscriber")
+			pid := sub.line(t, "pid")
+			pub := startMember(t, "publisher", memberEnv+"_PEER="+pid) // endless
+			sub.line(t, "receiving")
+			dead, survivor := pub, sub
+			if dies == "subscriber" {
+				dead, survivor = sub, pub
+			}
+			require.NoError(t, dead.cmd.Process.Kill())
+			done := survivor.line(t, "done")
+			require.Contains(t, done, ErrStageLost.Error())
+			require.Contains(t, done, "terminated")
+		})
+	}
 }

@@ -15,8 +15,12 @@ type StageStats struct {
 	Dropped uint64
 	// Errors counts elements dropped because the decider chose Resume.
 	Errors uint64
-	// Restarts counts restarts chosen by the decider.
+	// Restarts counts restarts chosen by the decider, and restarts of a
+	// restartable remote leg (ToRemoteRestartable).
 	Restarts uint64
+	// Replayed counts elements a restartable remote leg sent again, to a
+	// replacement subscriber, after a restart.
+	Replayed uint64
 	// MaxBuffered is the most elements a Buffer stage or an Inbox held at
 	// once: the bound on its memory.
 	MaxBuffered uint64
@@ -25,8 +29,8 @@ type StageStats struct {
 // counters are a stage's live StageStats, written by its actor and read by
 // Pipeline.Stats from any goroutine.
 type counters struct {
-	in, out, dropped, errors, restarts atomic.Uint64
-	maxBuffered                        atomic.Uint64
+	in, out, dropped, errors, restarts, replayed atomic.Uint64
+	maxBuffered                                  atomic.Uint64
 }
 
 // buffered records a buffer's occupancy for the high-water mark.
@@ -39,6 +43,6 @@ func (c *counters) buffered(n int) {
 func (c *counters) snapshot(name string) StageStats {
 	return StageStats{
 		Stage: name, In: c.in.Load(), Out: c.out.Load(), Dropped: c.dropped.Load(),
-		Errors: c.errors.Load(), Restarts: c.restarts.Load(), MaxBuffered: c.maxBuffered.Load(),
+		Errors: c.errors.Load(), Restarts: c.restarts.Load(), Replayed: c.replayed.Load(), MaxBuffered: c.maxBuffered.Load(),
 	}
 }
