@@ -156,8 +156,8 @@ func (a *instance[S]) handle(d *delivery) {
 			panic(r) // let the supervisor decide; the cell still holds the committed state
 		}
 	}()
-	if rt.cfg.Intercept != nil {
-		rt.cfg.Intercept(a.def.kind, a.identity, d.env)
+	if rt.cfg.Intercept != nil && rt.cfg.Intercept(a.def.kind, a.identity, d.env) {
+		return // dropped on purpose: the caller's deadline answers it
 	}
 	var reply proto.Message
 	var effects []Effect

@@ -68,9 +68,11 @@ type Config struct {
 	// Intercept, when set, runs inside each handler's failure boundary
 	// just before the handler, with the instance and the intent: a panic
 	// in it is the handler's panic (the supervisor decides, the committed
-	// state stays), and it may delay. For fault injection in chaos tests
-	// (see supervision/fault); it must be safe for concurrent use.
-	Intercept func(kind, identity string, env *intent.Envelope)
+	// state stays), it may delay, and when it returns true the intent is
+	// dropped, as a message lost on its way: not handled and not answered
+	// (the caller's deadline answers it). For fault injection in chaos
+	// tests (see supervision/fault); it must be safe for concurrent use.
+	Intercept func(kind, identity string, env *intent.Envelope) (drop bool)
 	// Admit, when set, is asked before an instance is activated; an error
 	// refuses the activation and the intent is answered with an error
 	// wrapping intent.ErrNotApplied (nothing ran: safe to retry

@@ -19,7 +19,7 @@ type ChaosRule struct {
 	Kind   string  `json:"kind,omitempty"`
 	Type   string  `json:"type,omitempty"`
 	Rate   float64 `json:"rate"`
-	Action string  `json:"action"`          // "panic", "stop" or "delay"
+	Action string  `json:"action"`          // "panic", "stop", "drop" or "delay"
 	Delay  string  `json:"delay,omitempty"` // Go duration, for delay
 }
 
@@ -76,6 +76,8 @@ func (cr ChaosRule) rule() (fault.Rule, error) {
 		r.Action = fault.Panic
 	case "stop":
 		r.Action = fault.Stop
+	case "drop":
+		r.Action = fault.Drop
 	case "delay":
 		r.Action = fault.Delay
 		d, err := time.ParseDuration(cr.Delay)
@@ -84,7 +86,7 @@ func (cr ChaosRule) rule() (fault.Rule, error) {
 		}
 		r.Delay = d
 	default:
-		return r, fmt.Errorf("action %q: want panic, stop or delay", cr.Action)
+		return r, fmt.Errorf("action %q: want panic, stop, drop or delay", cr.Action)
 	}
 	return r, nil
 }

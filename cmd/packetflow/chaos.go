@@ -35,6 +35,7 @@ type chaosConfig struct {
 	counters    int
 	concurrency int
 	panicRate   float64
+	dropRate    float64
 	netRate     float64
 	timeout     time.Duration
 	recovery    time.Duration
@@ -59,6 +60,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&c.counters, "counters", 20, "`N` counters to increment")
 	fs.IntVar(&c.concurrency, "concurrency", 8, "`number` of concurrent senders")
 	fs.Float64Var(&c.panicRate, "panic-rate", 0.05, "probability that an Increment's handler panics, 0 to 1")
+	fs.Float64Var(&c.dropRate, "drop-rate", 0.002, "probability that an Increment is lost on its way to its handler (its caller's deadline answers), 0 to 1")
 	fs.Float64Var(&c.netRate, "net-fault-rate", 0.01, "probability that an intent between members is dropped (its request or its reply, alike), and again that it is delayed by up to 50 ms, 0 to 1")
 	fs.DurationVar(&c.timeout, "timeout", 2*time.Second, "deadline of each request; an answer must come before it (plus 1 s of slack)")
 	fs.DurationVar(&c.recovery, "recovery-bound", 15*time.Second, "every counter must answer again within this `duration` after the faults end")
@@ -79,6 +81,8 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return usageFailure("chaos", errors.New("--concurrency must be 1 to 1000"), stderr)
 	case c.panicRate < 0 || c.panicRate > 1:
 		return usageFailure("chaos", errors.New("--panic-rate must be within [0, 1]"), stderr)
+	case c.dropRate < 0 || c.dropRate > 0.5:
+		return usageFailure("chaos", errors.New("--drop-rate must be within [0, 0.5]"), stderr)
 	case c.netRate < 0 || c.netRate > 0.5:
 		return usageFailure("chaos", errors.New("--net-fault-rate must be within [0, 0.5]"), stderr)
 	case c.timeout <= 0 || c.recovery <= 0:
@@ -209,12 +213,16 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 	killAt := c.duration/2 + time.Duration(rng.Int64N(int64(c.duration/5)))
 	partitioned, killed := rng.IntN(3), rng.IntN(3)
 	fmt.Fprintf(stdout, "chaos: 3 members, %d counters, %d senders, %v; faults: Increment handlers panic at rate %g; "+
+		"Increments lost before their handler at rate %g; "+
 		"intents between members dropped at rate %g and delayed at rate %g; "+
 		"reactor instances stopped every 50-250 ms; "+
 		"n%d partitioned away at %v for %v, then healed (it must rejoin by itself); n%d killed at %v and restarted\n",
-		c.counters, c.concurrency, c.duration, c.panicRate, c.netRate, c.netRate, partitioned+1, partitionAt.Round(time.Millisecond),
+		c.counters, c.concurrency, c.duration, c.panicRate, c.dropRate, c.netRate, c.netRate, partitioned+1, partitionAt.Round(time.Millisecond),
 		partitionFor.Round(time.Millisecond), killed+1, killAt.Round(time.Millisecond))
-	if err := cc.injector.Set(fault.Rule{Kind: "counter", Type: "Increment", Rate: c.panicRate, Action: fault.Panic}); err != nil {
+	if err := cc.injector.Set(
+		fault.Rule{Kind: "counter", Type: "Increment", Rate: c.panicRate, Action: fault.Panic},
+		fault.Rule{Kind: "counter", Type: "Increment", Rate: c.dropRate, Action: fault.Drop},
+	); err != nil {
 		return false, err
 	}
 
@@ -371,8 +379,8 @@ func chaosSuite(ctx context.Context, c chaosConfig, stdout io.Writer) (bool, err
 	}
 
 	counts := cc.injector.Counts()
-	fmt.Fprintf(stdout, "chaos: faults injected: %d handler panics, %d reactor instances stopped, %d intents dropped and %d delayed between members, %d partition, %d kill\n",
-		counts[fault.Panic], stops.Load(), dropped.Load(), delayed.Load(), partitions.Load(), kills.Load())
+	fmt.Fprintf(stdout, "chaos: faults injected: %d handler panics, %d intents lost before their handler, %d reactor instances stopped, %d intents dropped and %d delayed between members, %d partition, %d kill\n",
+		counts[fault.Panic], counts[fault.Drop], stops.Load(), dropped.Load(), delayed.Load(), partitions.Load(), kills.Load())
 	fmt.Fprintf(stdout, "chaos: intents sent %d: ok %d, unknown %d, failed %d\n",
 		tally.sent, sum(tally.ok), sum(tally.unknown), sum(tally.failed))
 	reasons := make([]string, 0, len(tally.failed))

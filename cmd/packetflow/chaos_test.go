@@ -27,6 +27,7 @@ func TestChaosSuitePasses(t *testing.T) {
 	require.Contains(t, out, "1 partition, 1 kill")
 	require.Contains(t, out, "dropped and")
 	require.Contains(t, out, "reactor instances stopped")
+	require.Contains(t, out, "lost before their handler")
 	require.NotContains(t, out, "VIOLATED")
 	for _, inv := range []string{"answered before its deadline", "all members serve again", "answers within", "one active owner per counter", "no acknowledged increment lost", "nothing invented"} {
 		require.Contains(t, out, inv)

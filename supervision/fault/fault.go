@@ -33,6 +33,9 @@ const (
 	// an external stop of its actor would; its next intent activates it
 	// afresh from its committed state. It needs Injector.StopWith.
 	Stop
+	// Drop loses the intent on its way to the handler: it is neither
+	// handled nor answered, and its caller's deadline answers it.
+	Drop
 )
 
 func (a Action) String() string {
@@ -43,6 +46,8 @@ func (a Action) String() string {
 		return "delay"
 	case Stop:
 		return "stop"
+	case Drop:
+		return "drop"
 	}
 	return fmt.Sprintf("Action(%d)", int(a))
 }
@@ -62,7 +67,7 @@ func (r Rule) validate() error {
 	switch {
 	case r.Rate < 0 || r.Rate > 1:
 		return fmt.Errorf("fault: rate %v is not within [0, 1]", r.Rate)
-	case r.Action != Panic && r.Action != Delay && r.Action != Stop:
+	case r.Action < Panic || r.Action > Drop:
 		return fmt.Errorf("fault: unknown action %d", int(r.Action))
 	case r.Action == Delay && (r.Delay <= 0 || r.Delay > time.Minute):
 		return fmt.Errorf("fault: delay %v is not within (0, 1m]", r.Delay)
@@ -165,8 +170,8 @@ func (in *Injector) Counts() map[Action]int64 {
 }
 
 // Intercept is an actor.Config.Intercept: it applies the first rule that
-// matches and fires.
-func (in *Injector) Intercept(kind, identity string, env *intent.Envelope) {
+// matches and fires, and reports whether that rule drops the intent.
+func (in *Injector) Intercept(kind, identity string, env *intent.Envelope) (drop bool) {
 	typ := ""
 	if env != nil && env.Type != nil {
 		typ = env.Type.Name()
@@ -192,9 +197,11 @@ func (in *Injector) Intercept(kind, identity string, env *intent.Envelope) {
 	sleep, stop := in.sleep, in.stop
 	in.mu.Unlock()
 	if hit == nil {
-		return
+		return false
 	}
 	switch action {
+	case Drop:
+		return true
 	case Delay:
 		sleep(delay)
 	case Stop:
@@ -204,4 +211,5 @@ func (in *Injector) Intercept(kind, identity string, env *intent.Envelope) {
 	case Panic:
 		panic(&Injected{Kind: kind, Identity: identity, Intent: typ})
 	}
+	return false
 }

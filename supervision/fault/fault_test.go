@@ -86,6 +86,26 @@ func TestInjectedStopReactivatesFromCommittedState(t *testing.T) {
 		"every stop made the next intent activate the instance again (stats %+v)", rt.Stats())
 }
 
+// A drop rule loses the intent before its handler: the caller's deadline
+// answers, and nothing changed.
+func TestInjectedDropLosesTheIntent(t *testing.T) {
+	in := fault.New(1)
+	rt, caller := runtime(t, in)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := rt.Request(ctx, caller, &counterpb.Increment{Counter: "c1", By: 1})
+	require.NoError(t, err)
+	require.NoError(t, in.Set(fault.Rule{Kind: "counter", Type: "Increment", Rate: 1, Action: fault.Drop}))
+	short, cancelShort := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancelShort()
+	_, err = rt.Request(short, caller, &counterpb.Increment{Counter: "c1", By: 1})
+	require.ErrorIs(t, err, intent.ErrDeadlineExceeded)
+	got, err := rt.Request(ctx, caller, &counterpb.Get{Counter: "c1"})
+	require.NoError(t, err, "Get does not match the rule")
+	require.EqualValues(t, 1, got.(*counterpb.Value).Count, "the dropped increment was never handled")
+	require.EqualValues(t, 1, in.Counts()[fault.Drop])
+}
+
 // The same seed makes the same decisions for the same sequence of calls.
 func TestSeededRateIsReproducible(t *testing.T) {
 	decisions := func(seed uint64) []bool {
