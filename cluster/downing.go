@@ -78,13 +78,27 @@ func (m *Membership) reconnect() {
 		case id := <-m.rejoinSignal:
 			m.rejoinFresh(id)
 		case <-tick:
-			if p, ok := m.pickDead(); ok {
+			if p, ok := m.pickDead(); ok && m.answers(p.gossip) {
 				if _, err := m.ml.Join([]string{p.gossip}); err != nil {
-					m.logger.Debug("cluster: dead member still unreachable", "gossip", p.gossip, "error", err)
+					m.logger.Debug("cluster: dead member did not join", "gossip", p.gossip, "error", err)
 				}
 			}
 		}
 	}
+}
+
+// answers reports whether something accepts a stream at addr within a
+// probe interval. memberlist's Join would wait for its whole TCPTimeout (10
+// s on the LAN profile) at an address that drops packets, and so would
+// Shutdown, which waits for this goroutine.
+func (m *Membership) answers(addr string) bool {
+	conn, err := m.dial(addr, m.profile.ProbeInterval)
+	if err != nil {
+		m.logger.Debug("cluster: dead member still unreachable", "gossip", addr, "error", err)
+		return false
+	}
+	_ = conn.Close()
+	return true
 }
 
 // pickDead returns a random member declared dead less than
@@ -195,11 +209,17 @@ func (m *Membership) rejoinFresh(downed string) {
 		m.logger.Debug("cluster: gossiping the fresh id", "error", err)
 	}
 	m.downMu.Lock()
-	peers := make([]string, 0, len(m.dead))
+	dead := make([]string, 0, len(m.dead))
 	for _, p := range m.dead {
-		peers = append(peers, p.gossip)
+		dead = append(dead, p.gossip)
 	}
 	m.downMu.Unlock()
+	peers := dead[:0]
+	for _, addr := range dead {
+		if m.answers(addr) {
+			peers = append(peers, addr)
+		}
+	}
 	if len(peers) > 0 {
 		if _, err := m.ml.Join(peers); err != nil {
 			m.logger.Debug("cluster: contacting members after rejoining", "error", err)

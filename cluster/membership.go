@@ -86,6 +86,9 @@ type Membership struct {
 	dead          map[string]deadPeer // by node name: declared dead, not back
 	generation    int                 // fresh ids taken
 	rejoinSignal  chan string         // capacity 1: the id to rejoin from
+	// dial is the transport's: reconnect checks that a dead member's
+	// address answers before asking memberlist to join it.
+	dial func(addr string, timeout time.Duration) (net.Conn, error)
 	reconnectDone chan struct{}       // closed when the reconnect goroutine returns
 
 	// ackMu guards acks: the nodes that confirmed this member's departure.
@@ -198,6 +201,7 @@ func StartMembership(ctx context.Context, cfg MembershipConfig) (_ *Membership, 
 		}
 	}
 	c.Transport = transport
+	m.dial = transport.DialTimeout
 	ml, err := memberlist.Create(c)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: starting memberlist: %w", err)
