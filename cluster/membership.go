@@ -81,9 +81,10 @@ type Membership struct {
 	departing map[string]struct{}  // ids that announced their departure
 	told      map[string]time.Time // ids told they were declared dead: when
 
-	// downMu guards dead and generation (see downing.go).
-	downMu        sync.Mutex
-	dead          map[string]deadPeer // by node name: declared dead, not back
+	// downMu guards dead (see downing.go).
+	downMu sync.Mutex
+	dead   map[string]deadPeer // by node name: declared dead, not back
+	// Owned by the reconnect goroutine.
 	generation    int                 // fresh ids taken
 	rejoinSignal  chan string         // capacity 1: the id to rejoin from
 	// dial is the transport's: reconnect checks that a dead member's
