@@ -85,12 +85,12 @@ type Membership struct {
 	downMu sync.Mutex
 	dead   map[string]deadPeer // by node name: declared dead, not back
 	// Owned by the reconnect goroutine.
-	generation    int                 // fresh ids taken
-	rejoinSignal  chan string         // capacity 1: the id to rejoin from
+	generation   int         // fresh ids taken
+	rejoinSignal chan string // capacity 1: the id to rejoin from
 	// dial is the transport's: reconnect checks that a dead member's
 	// address answers before asking memberlist to join it.
-	dial func(addr string, timeout time.Duration) (net.Conn, error)
-	reconnectDone chan struct{}       // closed when the reconnect goroutine returns
+	dial          func(addr string, timeout time.Duration) (net.Conn, error)
+	reconnectDone chan struct{} // closed when the reconnect goroutine returns
 
 	// ackMu guards acks: the nodes that confirmed this member's departure.
 	ackMu     sync.Mutex
