@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,9 +26,39 @@ import (
 func Cluster(t testing.TB, n int, adjust func(i int, cfg *replicated.Config)) []*replicated.Store {
 	t.Helper()
 	// JetStream's cluster wants every member configured with routes, so
-	// the route ports are chosen before the servers start.
+	// the route ports are chosen before the servers start. A port free a
+	// moment ago may have been taken since by another process: then the
+	// whole cluster starts again on other ports.
+	var stores []*replicated.Store
+	for attempt := 1; ; attempt++ {
+		var err error
+		stores, err = open(t, n, adjust)
+		if err == nil {
+			break
+		}
+		if attempt == 5 || !strings.Contains(err.Error(), "address already in use") {
+			require.NoError(t, err)
+		}
+		t.Logf("replicatedtest: %v; starting again on other ports", err)
+	}
+	for i, s := range stores {
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil && !errors.Is(err, store.ErrClosed) {
+				t.Errorf("closing member %d: %v", i, err)
+			}
+		})
+	}
+	for i, s := range stores {
+		WaitReady(t, s, fmt.Sprintf("member %d", i))
+	}
+	return stores
+}
+
+// open opens n members on fresh ports; on an error it closes those it
+// opened.
+func open(t testing.TB, n int, adjust func(i int, cfg *replicated.Config)) ([]*replicated.Store, error) {
 	peers := FreeAddrs(t, n)
-	stores := make([]*replicated.Store, n)
+	stores := make([]*replicated.Store, 0, n)
 	for i := range n {
 		cfg := replicated.Config{
 			Name:   fmt.Sprintf("m%d", i),
@@ -45,18 +76,15 @@ func Cluster(t testing.TB, n int, adjust func(i int, cfg *replicated.Config)) []
 			adjust(i, &cfg)
 		}
 		s, err := replicated.Open(cfg)
-		require.NoError(t, err, "opening member %d", i)
-		t.Cleanup(func() {
-			if err := s.Close(); err != nil && !errors.Is(err, store.ErrClosed) {
-				t.Errorf("closing member %d: %v", i, err)
+		if err != nil {
+			for _, o := range stores {
+				_ = o.Close()
 			}
-		})
-		stores[i] = s
+			return nil, fmt.Errorf("opening member %d: %w", i, err)
+		}
+		stores = append(stores, s)
 	}
-	for i, s := range stores {
-		WaitReady(t, s, fmt.Sprintf("member %d", i))
-	}
-	return stores
+	return stores, nil
 }
 
 // FreeAddrs returns n loopback addresses whose ports were free a moment
