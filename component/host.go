@@ -191,7 +191,7 @@ func (h *Host) Start(ctx context.Context) error {
 		s := &slot{def: d, host: h, state: "stopped", alerts: map[string]*alertState{}}
 		s.env = &Env{ID: d.ID, Member: h.member, host: h,
 			Logger:  h.log.With(slog.String("component", d.ID)),
-			Metrics: h.metrics.forComponent(d.ID, d.Type)}
+			Metrics: h.metrics.forComponent(d.ID)}
 		if d.Config != nil {
 			c, err := config.New(ctx, h.cfg.Store, d.ID, *d.Config, config.Options{
 				Initial: d.InitialConfig, PollInterval: h.cfg.ConfigPoll, Logger: s.env.Logger})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -281,4 +282,41 @@ func metricValue(t *testing.T, h *component.Host, name, id string) float64 {
 	}
 	t.Fatalf("no metric %s for %s", name, id)
 	return 0
+}
+
+// counting is a component that counts its messages in a metric of its own.
+type counting struct{ hits prometheus.Counter }
+
+func (c *counting) Start(context.Context) error { return nil }
+func (c *counting) Stop(context.Context) error  { return nil }
+func (c *counting) Health(context.Context) component.Health {
+	return component.Health{Status: component.Healthy}
+}
+
+func (c *counting) Init(ctx context.Context, env *component.Env) (err error) {
+	c.hits, err = env.Metrics.Counter("hits", "Messages this component counted.")
+	return err
+}
+
+func (c *counting) Receive(context.Context, proto.Message) (proto.Message, error) {
+	c.hits.Inc()
+	return nil, nil
+}
+
+// A component's own metrics are exported with the host's, one series per
+// component, and a restarted instance gets the same series back.
+func TestComponentsOwnMetrics(t *testing.T) {
+	def := func(id string) component.Definition {
+		return component.Definition{ID: id, Type: "counting", New: func() component.Component { return &counting{} }}
+	}
+	h := startHost(t, component.HostConfig{}, def("a"), def("b"))
+	for _, id := range []string{"a", "a", "b"} {
+		_, err := h.Request(ctx(t), component.Address{Component: id}, wrapperspb.String("x"))
+		require.NoError(t, err)
+	}
+	require.NoError(t, h.RestartComponent(ctx(t), "a"))
+	_, err := h.Request(ctx(t), component.Address{Component: "a"}, wrapperspb.String("x"))
+	require.NoError(t, err)
+	require.Equal(t, 3.0, metricValue(t, h, "packetflow_component_hits", "a"), "the restarted instance counts on")
+	require.Equal(t, 1.0, metricValue(t, h, "packetflow_component_hits", "b"))
 }

@@ -55,7 +55,7 @@ func newMetrics(member string) *Metrics {
 // Gatherer is the registry of the host's metrics.
 func (h *Host) Gatherer() prometheus.Gatherer { return h.metrics.reg }
 
-func (m *Metrics) forComponent(id, typ string) *Metrics {
+func (m *Metrics) forComponent(id string) *Metrics {
 	return &Metrics{component: id, root: m}
 }
 
@@ -68,23 +68,10 @@ func (m *Metrics) observe(id string, took time.Duration, err error) {
 	m.latency.WithLabelValues(id).Observe(took.Seconds())
 }
 
-func (m *Metrics) queued(id string, n int64)    { m.queue.WithLabelValues(id).Set(float64(n)) }
-func (m *Metrics) health(id string, s Status)   { m.healthG.WithLabelValues(id).Set(float64(s)) }
-func (m *Metrics) failure(id string)            { m.failures.WithLabelValues(id).Inc() }
-func (m *Metrics) event(e Event)                { m.events.WithLabelValues(e.Component, e.Kind.String()).Inc() }
-func (m *Metrics) ownName(name string) string   { return "packetflow_component_" + name }
-func (m *Metrics) labels() prometheus.Labels    { return prometheus.Labels{"component": m.component} }
-func (m *Metrics) key(kind, name string) string { return kind + " " + m.component + " " + name }
-func (m *Metrics) builtin() bool                { return m.component == "" }
-func (m *Metrics) check(name string) error {
-	if m.builtin() {
-		return errors.New("component: use Env.Metrics")
-	}
-	if name == "" {
-		return fmt.Errorf("component %s: a metric needs a name", m.component)
-	}
-	return nil
-}
+func (m *Metrics) queued(id string, n int64)  { m.queue.WithLabelValues(id).Set(float64(n)) }
+func (m *Metrics) health(id string, s Status) { m.healthG.WithLabelValues(id).Set(float64(s)) }
+func (m *Metrics) failure(id string)          { m.failures.WithLabelValues(id).Inc() }
+func (m *Metrics) event(e Event)              { m.events.WithLabelValues(e.Component, e.Kind.String()).Inc() }
 
 // register returns the collector registered under key, or registers c.
 // The same name asked for again (a restarted component) returns the first.
@@ -106,42 +93,42 @@ func (m *Metrics) register(key string, c prometheus.Collector) (prometheus.Colle
 	return c, nil
 }
 
+// own returns the component's metric of this kind and name, made by make
+// with the series' name and labels the first time.
+func own[C prometheus.Collector](m *Metrics, kind, name string, make func(name string, labels prometheus.Labels) C) (C, error) {
+	var none C
+	switch {
+	case m.component == "":
+		return none, errors.New("component: a component's own metrics come from its Env.Metrics")
+	case name == "":
+		return none, fmt.Errorf("component %s: a metric needs a name", m.component)
+	}
+	c, err := m.register(kind+" "+m.component+" "+name,
+		make("packetflow_component_"+name, prometheus.Labels{"component": m.component}))
+	if err != nil {
+		return none, err
+	}
+	return c.(C), nil
+}
+
 // Counter returns the component's counter packetflow_component_<name>.
 func (m *Metrics) Counter(name, help string) (prometheus.Counter, error) {
-	if err := m.check(name); err != nil {
-		return nil, err
-	}
-	c, err := m.register(m.key("counter", name), prometheus.NewCounter(prometheus.CounterOpts{
-		Name: m.ownName(name), Help: help, ConstLabels: m.labels()}))
-	if err != nil {
-		return nil, err
-	}
-	return c.(prometheus.Counter), nil
+	return own(m, "counter", name, func(n string, l prometheus.Labels) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: n, Help: help, ConstLabels: l})
+	})
 }
 
 // Gauge returns the component's gauge packetflow_component_<name>.
 func (m *Metrics) Gauge(name, help string) (prometheus.Gauge, error) {
-	if err := m.check(name); err != nil {
-		return nil, err
-	}
-	c, err := m.register(m.key("gauge", name), prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: m.ownName(name), Help: help, ConstLabels: m.labels()}))
-	if err != nil {
-		return nil, err
-	}
-	return c.(prometheus.Gauge), nil
+	return own(m, "gauge", name, func(n string, l prometheus.Labels) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Name: n, Help: help, ConstLabels: l})
+	})
 }
 
 // Histogram returns the component's histogram packetflow_component_<name>
 // (buckets: zero, Prometheus' defaults).
 func (m *Metrics) Histogram(name, help string, buckets []float64) (prometheus.Histogram, error) {
-	if err := m.check(name); err != nil {
-		return nil, err
-	}
-	c, err := m.register(m.key("histogram", name), prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: m.ownName(name), Help: help, ConstLabels: m.labels(), Buckets: buckets}))
-	if err != nil {
-		return nil, err
-	}
-	return c.(prometheus.Histogram), nil
+	return own(m, "histogram", name, func(n string, l prometheus.Labels) prometheus.Histogram {
+		return prometheus.NewHistogram(prometheus.HistogramOpts{Name: n, Help: help, ConstLabels: l, Buckets: buckets})
+	})
 }

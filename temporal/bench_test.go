@@ -101,7 +101,7 @@ func BenchmarkReactorTimerLateness10k(b *testing.B) {
 				d := time.Duration(int64(spread) * int64(i*perActivation+j) / (activations * perActivation))
 				d += time.Second // past the arming
 				armedAt.Store(id+"/"+name, start.Add(d))
-				require.NoError(b, tr.do(b, id, "after "+name+" "+(start.Add(d).Sub(time.Now())).String()))
+				require.NoError(b, tr.do(b, id, "after "+name+" "+time.Until(start.Add(d)).String()))
 			}
 		}
 		select {

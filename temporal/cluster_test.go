@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,11 +26,7 @@ import (
 // journal is what happened across a cluster's members, in order: temporal
 // events and the increments the counters handled. Tests wait on it with
 // deadlines.
-type journal struct {
-	mu      sync.Mutex
-	entries []entry
-	changed chan struct{} // closed and replaced on every entry
-}
+type journal struct{ *watchLog[entry] }
 
 // entry is one thing a member did.
 type entry struct {
@@ -48,60 +43,16 @@ func (e entry) String() string {
 	return fmt.Sprintf("%s %s %s %s %s %s %v", e.node, e.what, e.kind, e.name, e.at.Format(time.RFC3339), e.user, e.err)
 }
 
-func newJournal() *journal { return &journal{changed: make(chan struct{})} }
-
-func (j *journal) add(e entry) {
-	j.mu.Lock()
-	j.entries = append(j.entries, e)
-	close(j.changed)
-	j.changed = make(chan struct{})
-	j.mu.Unlock()
-}
-
-// filter returns the entries that match.
-func (j *journal) filter(match func(entry) bool) []entry {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	var out []entry
-	for _, e := range j.entries {
-		if match(e) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
+func newJournal() *journal { return &journal{newWatchLog[entry]()} }
 
 // waitCount waits until exactly n entries match, failing the test when
 // more match or when n do not within timeout.
 func (j *journal) waitCount(t testing.TB, timeout time.Duration, what string, n int, match func(entry) bool) []entry {
 	t.Helper()
-	expired := time.NewTimer(timeout)
-	defer expired.Stop()
-	for {
-		j.mu.Lock()
-		changed := j.changed
-		j.mu.Unlock()
-		got := j.filter(match)
+	return j.waitUntil(t, timeout, what, match, func(got []entry) bool {
 		require.LessOrEqual(t, len(got), n, "%s: more than expected: %v", what, got)
-		if len(got) == n {
-			return got
-		}
-		select {
-		case <-changed:
-		case <-expired.C:
-			t.Fatalf("%s: %d of %d within %v; journal:\n%s", what, len(got), n, timeout, j)
-		}
-	}
-}
-
-func (j *journal) String() string {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	var b strings.Builder
-	for _, e := range j.entries {
-		fmt.Fprintf(&b, "  %s\n", e)
-	}
-	return b.String()
+		return len(got) == n
+	})
 }
 
 // auditCounter hosts the quick start's counter on a node, journaling each

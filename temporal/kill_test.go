@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/packetflow/packetflow/actor"
 	"github.com/packetflow/packetflow/cluster"
+	"github.com/packetflow/packetflow/cluster/clustertest"
 	"github.com/packetflow/packetflow/examples/counter"
 	"github.com/packetflow/packetflow/examples/counter/counterpb"
 	"github.com/packetflow/packetflow/intent"
@@ -64,7 +64,7 @@ func TestReminderSurvivesSIGKILLOfItsMember(t *testing.T) {
 
 	out := newLines()
 	routes := replicatedtest.FreeAddrs(t, 3)
-	gossip := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	gossip := []string{clustertest.FreeAddr(t), clustertest.FreeAddr(t), clustertest.FreeAddr(t)}
 	children := make([]*child, 3)
 	for i := range children {
 		cfg := childConfig{Name: fmt.Sprintf("n%d", i+1), Dir: t.TempDir(), Route: routes[i], Routes: routes, Gossip: gossip[i]}
@@ -146,88 +146,23 @@ func TestReminderSurvivesSIGKILLOfItsMember(t *testing.T) {
 	}), "no other reminder failed or missed:\n%s", out)
 }
 
-// freeAddr returns a loopback host:port free for both TCP and UDP (gossip
-// uses both) at the time of the call.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addr := l.Addr().String()
-		u, err := net.ListenPacket("udp", addr)
-		l.Close()
-		if err == nil {
-			u.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free port for TCP and UDP")
-	return ""
-}
-
 // line is one line a child printed: its first field says what it is.
 type line struct {
 	from   string
 	fields []string
 }
 
+func (l line) String() string { return l.from + ": " + strings.Join(l.fields, " ") }
+
 // lines collects what the children print.
-type lines struct {
-	mu      sync.Mutex
-	all     []line
-	changed chan struct{}
-}
+type lines struct{ *watchLog[line] }
 
-func newLines() *lines { return &lines{changed: make(chan struct{})} }
-
-func (o *lines) add(l line) {
-	o.mu.Lock()
-	o.all = append(o.all, l)
-	close(o.changed)
-	o.changed = make(chan struct{})
-	o.mu.Unlock()
-}
-
-func (o *lines) filter(match func(line) bool) []line {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []line
-	for _, l := range o.all {
-		if match(l) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
+func newLines() *lines { return &lines{newWatchLog[line]()} }
 
 // wait returns the first line that matches, waiting up to timeout.
 func (o *lines) wait(t *testing.T, timeout time.Duration, what string, match func(line) bool) line {
 	t.Helper()
-	expired := time.NewTimer(timeout)
-	defer expired.Stop()
-	for {
-		o.mu.Lock()
-		changed := o.changed
-		o.mu.Unlock()
-		if got := o.filter(match); len(got) > 0 {
-			return got[0]
-		}
-		select {
-		case <-changed:
-		case <-expired.C:
-			t.Fatalf("%s: not within %v; children printed:\n%s", what, timeout, o)
-		}
-	}
-}
-
-func (o *lines) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var b strings.Builder
-	for _, l := range o.all {
-		fmt.Fprintf(&b, "  %s: %s\n", l.from, strings.Join(l.fields, " "))
-	}
-	return b.String()
+	return o.waitUntil(t, timeout, what, match, func(got []line) bool { return len(got) > 0 })[0]
 }
 
 // child is a member running as a child process. It reads commands on its

@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -32,4 +33,27 @@ func Main(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// FreeAddr returns a loopback host:port that was free for both TCP and UDP
+// (gossip uses both) at the time of the call, for tests that start members
+// in other processes and must name their ports in advance. Another process
+// may take it meanwhile; in-process tests should bind port 0 instead.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("clustertest: %v", err)
+		}
+		addr := l.Addr().String()
+		u, err := net.ListenPacket("udp", addr)
+		_ = l.Close()
+		if err == nil {
+			_ = u.Close()
+			return addr
+		}
+	}
+	t.Fatal("clustertest: no port free for both TCP and UDP")
+	return ""
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/packetflow/packetflow/cluster/clustertest"
 )
 
 // The in-process chaos suite passes under its faults (handler panics,
@@ -54,8 +56,8 @@ func TestChaosInjectIntoARunningNode(t *testing.T) {
 	grants := filepath.Join(t.TempDir(), "grants.json")
 	require.NoError(t, os.WriteFile(grants, []byte(`{"principals":[
 		{"name":"operator","token":"op-token","capabilities":["chaos:inject"]}]}`), 0o600))
-	on := startNode(t, "on", "--gossip", freeAddr(t), "--grants", grants, "--chaos")
-	off := startNode(t, "off", "--gossip", freeAddr(t), "--grants", grants)
+	on := startNode(t, "on", "--gossip", clustertest.FreeAddr(t), "--grants", grants, "--chaos")
+	off := startNode(t, "off", "--gossip", clustertest.FreeAddr(t), "--grants", grants)
 	for _, p := range []*process{on, off} {
 		poll(t, 20*time.Second, p.name+" healthy", func() error {
 			if code, _, errOut := cli("healthcheck", "--http", p.http, "--timeout", "1s"); code != 0 {

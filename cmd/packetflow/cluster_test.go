@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/packetflow/packetflow/cluster"
+	"github.com/packetflow/packetflow/cluster/clustertest"
 	"github.com/packetflow/packetflow/cluster/tlstest"
 	"github.com/packetflow/packetflow/web"
 )
@@ -36,25 +36,6 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// freeAddr returns a loopback host:port free for both TCP and UDP (gossip
-// uses both) at the time of the call.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addr := l.Addr().String()
-		u, err := net.ListenPacket("udp", addr)
-		l.Close()
-		if err == nil {
-			u.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free port for TCP and UDP")
-	return ""
-}
-
 // process is one `packetflow node` running as a child process.
 type process struct {
 	name, http string
@@ -66,7 +47,7 @@ type process struct {
 // extra flags; the node is killed when the test ends.
 func startNode(t *testing.T, name string, extra ...string) *process {
 	t.Helper()
-	return launchNode(t, name, freeAddr(t), extra...)
+	return launchNode(t, name, clustertest.FreeAddr(t), extra...)
 }
 
 // launchNode is startNode with a given HTTP address.
@@ -76,7 +57,7 @@ func launchNode(t *testing.T, name, httpAddr string, extra ...string) *process {
 	out, err := os.Create(p.log)
 	require.NoError(t, err)
 	args := append([]string{"node", "--name", name, "--dev", "--profile", "fast",
-		"--bind", freeAddr(t), "--http", p.http}, extra...)
+		"--bind", clustertest.FreeAddr(t), "--http", p.http}, extra...)
 	p.cmd = exec.Command(os.Args[0], args...)
 	p.cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	p.cmd.Stdout, p.cmd.Stderr = out, out
@@ -186,7 +167,7 @@ func secure(t *testing.T) func(name string) []string {
 }
 
 func survivesSIGKILL(t *testing.T, security func(name string) []string, replicated bool) {
-	routes := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	routes := []string{clustertest.FreeAddr(t), clustertest.FreeAddr(t), clustertest.FreeAddr(t)}
 	flags := func(name string, extra ...string) []string {
 		if security != nil {
 			extra = append(extra, security(name)...)
@@ -198,10 +179,10 @@ func survivesSIGKILL(t *testing.T, security func(name string) []string, replicat
 		}
 		return extra
 	}
-	gossip1 := freeAddr(t)
+	gossip1 := clustertest.FreeAddr(t)
 	n1 := startNode(t, "n1", flags("n1", "--gossip", gossip1)...)
-	n2 := startNode(t, "n2", flags("n2", "--gossip", freeAddr(t), "--join", gossip1)...)
-	n3 := startNode(t, "n3", flags("n3", "--gossip", freeAddr(t), "--join", gossip1)...)
+	n2 := startNode(t, "n2", flags("n2", "--gossip", clustertest.FreeAddr(t), "--join", gossip1)...)
+	n3 := startNode(t, "n3", flags("n3", "--gossip", clustertest.FreeAddr(t), "--join", gossip1)...)
 	nodes := []*process{n1, n2, n3}
 
 	var ids map[string]string // member name → id
@@ -360,7 +341,7 @@ func TestNodeRefusesBadFlagsAndGrants(t *testing.T) {
 }
 
 func TestClientsReportUnreachableNodes(t *testing.T) {
-	dead := freeAddr(t) // nothing listens there
+	dead := clustertest.FreeAddr(t) // nothing listens there
 	for _, args := range [][]string{
 		{"healthcheck", "--http", dead, "--timeout", "1s"},
 		{"members", "--http", dead, "--timeout", "1s"},
@@ -381,7 +362,7 @@ func TestNodeStateSurvivesSIGKILL(t *testing.T) {
 	}
 	dir := t.TempDir()
 	start := func() *process {
-		p := startNode(t, "solo", "--gossip", freeAddr(t), "--data-dir", dir)
+		p := startNode(t, "solo", "--gossip", clustertest.FreeAddr(t), "--data-dir", dir)
 		poll(t, 20*time.Second, "solo healthy", func() error {
 			if code, _, errOut := cli("healthcheck", "--http", p.http, "--timeout", "1s"); code != 0 {
 				return fmt.Errorf("%s", errOut)
@@ -413,7 +394,7 @@ func TestNodeStateSurvivesSIGKILL(t *testing.T) {
 func TestNodeRefusesADamagedDataFile(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "packetflow.db"), []byte("this is not a bbolt file, not even close to one"), 0o600))
-	code, _, errOut := cli("node", "--name", "x", "--data-dir", dir, "--bind", freeAddr(t), "--gossip", freeAddr(t), "--http", freeAddr(t))
+	code, _, errOut := cli("node", "--name", "x", "--data-dir", dir, "--bind", clustertest.FreeAddr(t), "--gossip", clustertest.FreeAddr(t), "--http", clustertest.FreeAddr(t))
 	require.Equal(t, 1, code, errOut)
 	require.Contains(t, errOut, filepath.Join(dir, "packetflow.db"))
 	b, err := os.ReadFile(filepath.Join(dir, "packetflow.db"))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/packetflow/packetflow/cluster/clustertest"
 	"github.com/packetflow/packetflow/web"
 )
 
@@ -25,7 +26,7 @@ import (
 // node answers where the killed one did.
 func startNodeAt(t *testing.T, name, httpAddr string, extra ...string) *process {
 	t.Helper()
-	p := launchNode(t, name, httpAddr, append([]string{"--gossip", freeAddr(t)}, extra...)...)
+	p := launchNode(t, name, httpAddr, append([]string{"--gossip", clustertest.FreeAddr(t)}, extra...)...)
 	poll(t, 30*time.Second, name+" healthy", func() error {
 		if code, _, errOut := cli("healthcheck", "--http", p.http, "--timeout", "1s"); code != 0 {
 			return fmt.Errorf("%s", errOut)
@@ -69,7 +70,7 @@ func loadKillVerify(t *testing.T, durable bool) {
 	if durable {
 		extra = []string{"--data-dir", t.TempDir()}
 	}
-	addr := freeAddr(t)
+	addr := clustertest.FreeAddr(t)
 	p := startNodeAt(t, "solo", addr, extra...)
 	hist := filepath.Join(t.TempDir(), "history.json")
 	seed := fmt.Sprint(time.Now().UnixNano() & 0xffffff)
@@ -141,7 +142,7 @@ func TestVerifyFindsViolations(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a process")
 	}
-	p := startNodeAt(t, "solo", freeAddr(t))
+	p := startNodeAt(t, "solo", clustertest.FreeAddr(t))
 	for range 3 {
 		for _, id := range []string{"c0", "c1", "c3"} {
 			_, err := counterCall(p, "Increment", id)
@@ -160,7 +161,7 @@ func TestVerifyFindsViolations(t *testing.T) {
 		"c2":{"ok":0,"failed":9,"unknown":0},
 		"c3":{"initial":1,"ok":1,"failed":0,"unknown":4}}}`)
 	good := write("good.json", `{"seed":7,"counters":{"c0":{"ok":3,"failed":0,"unknown":0},"c1":{"ok":2,"failed":0,"unknown":3},"c2":{"ok":0,"failed":1,"unknown":0}}}`)
-	dead := freeAddr(t)
+	dead := clustertest.FreeAddr(t)
 
 	code, out, errOut := cli("verify", "--http", p.http, "--token", "alice", "--history", bad)
 	t.Logf("verify:\n%s%s", out, errOut)
@@ -269,7 +270,7 @@ func TestLoadClassifiesOutcomes(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	dead := freeAddr(t)
+	dead := clustertest.FreeAddr(t)
 	hist := filepath.Join(t.TempDir(), "h.json")
 
 	ctx, cancel := context.WithCancel(t.Context())
